@@ -1,0 +1,103 @@
+/**
+ * The shape of a run's `metrics.json` and of a comparison's `comparison.json`.
+ * The unlearning loop, the evaluators and the report all speak this one vocabulary.
+ */
+
+/** Eval-mode accuracies on full sets. `val` exists where the data set has a val split. */
+export interface Accuracies {
+  forget: number;
+  retain: number;
+  test: number;
+  val?: number;
+}
+
+/** Eval-mode accuracies on the full forget / retain / test sets after an epoch (epoch 0 = before). */
+export interface EpochRecord {
+  epoch: number;
+  forget: number;
+  retain: number;
+  test: number;
+}
+
+/**
+ * The seed's per-iteration training-batch accuracies: the student, in whatever mode the method
+ * trains it, on the current forget and retain batch, measured before the update.
+ */
+export interface StepRecord {
+  step: number;
+  facc: number;
+  racc: number;
+  loss: number;
+}
+
+export interface History {
+  epochs: EpochRecord[];
+  steps: StepRecord[];
+}
+
+/** Per-class accuracy on a set, index = class id; NaN-free (classes absent from a set are null). */
+export type PerClass = (number | null)[];
+
+/** Membership-inference results; each names its attack and feature. */
+export interface MiaResult {
+  /** NeurIPS 2023 starting kit: logistic regression on per-sample loss, D_f vs test. Ideal ~0.5. */
+  simple: number;
+  /** SalUn-style MIA-efficacy: fraction of D_f predicted non-member by a confidence classifier. */
+  efficacy: number;
+}
+
+/** Absolute gaps to the retrain oracle and their mean (SalUn's "Avg Gap"). */
+export interface GapResult {
+  forget: number;
+  retain: number;
+  test: number;
+  mia: number;
+  avg: number;
+}
+
+/** NeurIPS 2023 forgetting quality F and final score over N unlearned and N retrained models. */
+export interface NeuripsResult {
+  n: number;
+  forgettingQuality: number;
+  score: number;
+  retainRatio: number;
+  testRatio: number;
+}
+
+export interface RunMetrics {
+  method: string;
+  /** Eval-mode accuracies of the finished model on full sets. */
+  accuracy: Accuracies;
+  /** The original (pre-unlearning) model's accuracies on the same split, when known. */
+  original?: Accuracies;
+  /** Per-class accuracy on the test set, and on the forget set, of this model and the original. */
+  perClass?: { test: PerClass; forget: PerClass; originalTest?: PerClass; originalForget?: PerClass };
+  /** Wall time of the unlearning (or training) run alone, metric computation excluded. */
+  seconds: number;
+  history: History;
+  mia?: MiaResult;
+  gap?: GapResult;
+  neurips?: NeuripsResult;
+  /** Retrain-time ratio: this run's seconds over the oracle's. */
+  timeRatio?: number;
+}
+
+/** Mean and (sample) standard deviation of one metric over seeds. */
+export interface MeanStd {
+  mean: number;
+  std: number;
+  n: number;
+}
+
+export interface ComparisonEntry {
+  method: string;
+  seeds: number[];
+  metrics: Record<string, MeanStd>;
+}
+
+export interface Comparison {
+  forget: string;
+  data: string;
+  model: string;
+  entries: ComparisonEntry[];
+}

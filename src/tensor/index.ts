@@ -1,0 +1,7 @@
+/** Lethe's tensor engine: libtorch tensors, autograd and functional nn from TypeScript. */
+export { Tensor, type DType, type Device, type TypedArray, type TensorOrScalar } from './tensor.js';
+export * from './creation.js';
+export * as F from './functional.js';
+export * from './autograd.js';
+export { tidy, keep, dispose, memory } from './scope.js';
+export { TorchError, TensorArgumentError } from './native.js';

@@ -1,0 +1,102 @@
+/**
+ * The only module that loads the compiled addon. Everything native is declared here, in one
+ * typed interface; the rest of Lethe reaches libtorch through `src/tensor`.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LetheError } from '../util/errors.js';
+
+/** An opaque handle owning one libtorch tensor. */
+export type TensorHandle = { readonly __brand: 'TensorHandle' };
+/** An opaque handle naming one ATen operator overload. */
+export type OpHandle = { readonly __brand: 'OpHandle' };
+
+/** The addon's exports (native/lethe.cc). */
+export interface NativeBinding {
+  op(name: string, overload: string): OpHandle;
+  call(op: OpHandle, ...args: unknown[]): unknown;
+  callInPlace(op: OpHandle, ...args: unknown[]): void;
+  schema(op: OpHandle): string;
+  fromBuffer(data: ArrayBufferView, shape: number[], dtype: number): TensorHandle;
+  toBuffer(t: TensorHandle): ArrayBuffer;
+  /** [scalarType, device, requiresGrad, ...shape] */
+  info(t: TensorHandle): [number, string, boolean, ...number[]];
+  dispose(t: TensorHandle): void;
+  nbytes(t: TensorHandle): number;
+  setRequiresGrad(t: TensorHandle, value: boolean): void;
+  grad(t: TensorHandle): TensorHandle | null;
+  setGrad(t: TensorHandle, g: TensorHandle | null): void;
+  isLeaf(t: TensorHandle): boolean;
+  backward(tensors: TensorHandle[], grads: (TensorHandle | null)[] | null, retainGraph: boolean, createGraph: boolean): void;
+  autogradGrad(
+    outputs: TensorHandle[],
+    inputs: TensorHandle[],
+    gradOutputs: (TensorHandle | null)[] | null,
+    retainGraph: boolean,
+    createGraph: boolean,
+    allowUnused: boolean,
+  ): (TensorHandle | null)[];
+  setGradEnabled(enabled: boolean): boolean;
+  isGradEnabled(): boolean;
+  manualSeed(seed: number): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  cudaIsAvailable(): boolean;
+  cudaDeviceCount(): number;
+  cudaSynchronize(): void;
+  memory(): { tensors: number; bytes: number };
+  setErrorClasses(torchError: new (message: string) => Error, argumentError: new (message: string) => Error): void;
+}
+
+/** A failure inside libtorch: names the operator and carries libtorch's own message. */
+export class TorchError extends LetheError {
+  constructor(message: string) {
+    super('E_TORCH', message);
+  }
+}
+
+/** A wrong argument passed to a tensor operation (bad shape, dtype, disposed tensor, ...). */
+export class TensorArgumentError extends LetheError {
+  constructor(message: string) {
+    super('E_TENSOR_ARGUMENT', message);
+  }
+}
+
+function addonPath(): string {
+  // src/tensor/native.ts and dist/tensor/native.js both sit two levels below the package root.
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  return join(root, 'native', 'build', 'Release', 'lethe.node');
+}
+
+function load(): NativeBinding {
+  const path = addonPath();
+  if (!existsSync(path)) {
+    throw new LetheError(
+      'E_NATIVE_MISSING',
+      [
+        `Lethe's native addon is not built (expected ${path}).`,
+        'Build it with `npm run build:native` (needs libtorch: `bash scripts/setup.sh` on Debian/Ubuntu,',
+        'or LIBTORCH=/path/to/libtorch for a libtorch distribution such as a CUDA build).',
+      ].join('\n'),
+    );
+  }
+  try {
+    const binding = createRequire(import.meta.url)(path) as NativeBinding;
+    binding.setErrorClasses(TorchError, TensorArgumentError);
+    return binding;
+  } catch (error) {
+    throw new LetheError(
+      'E_NATIVE_LOAD',
+      [
+        `Lethe's native addon at ${path} failed to load: ${(error as Error).message}`,
+        'If libtorch was upgraded or moved, rebuild with `npm run build:native`;',
+        'with a libtorch distribution, make sure LIBTORCH points at it when building.',
+      ].join('\n'),
+      { cause: error },
+    );
+  }
+}
+
+export const native: NativeBinding = load();

@@ -3,7 +3,7 @@
  * training-batch curves, eval-mode accuracy per epoch, per-class accuracy, "Did it forget?" and
  * the run's settings.
  */
-import type { Accuracies, PerClass, RunMetrics } from '../run/metrics.js';
+import type { Accuracies, PerClass, RunMetrics, StepRecord } from '../run/metrics.js';
 import { OptionError } from '../util/errors.js';
 import {
   type AccuracyDisagreement,
@@ -268,6 +268,8 @@ export function renderRunReport(input: RunReportInput): string {
   const window = smoothingWindow(steps.length);
   const disagreements = findAccuracyDisagreements(metrics);
   const labels = classLabels(metrics.perClass, input.classNames);
+  const smooth = (pick: (s: StepRecord) => number): (number | null)[] =>
+    rounded(movingAverage(steps.map(pick), window));
 
   const data: RunReportData = {
     kind: 'run',
@@ -281,18 +283,9 @@ export function renderRunReport(input: RunReportInput): string {
       smoothed:
         window > 1
           ? {
-              facc: movingAverage(
-                steps.map((s) => s.facc),
-                window,
-              ),
-              racc: movingAverage(
-                steps.map((s) => s.racc),
-                window,
-              ),
-              loss: movingAverage(
-                steps.map((s) => s.loss),
-                window,
-              ),
+              facc: smooth((s) => s.facc),
+              racc: smooth((s) => s.racc),
+              loss: smooth((s) => s.loss),
             }
           : { facc: [], racc: [], loss: [] },
       disagreements,

@@ -1,0 +1,374 @@
+/**
+ * Batches over a data set and a subset of its indices: seeded shuffling that differs per epoch,
+ * normalisation with the data set's mean/std, and torchvision-style augmentation
+ * (`RandomCrop(size, padding)` then `RandomHorizontalFlip()`), all in tight loops over typed
+ * arrays. Batches are plain arrays; the tensor layer wraps them.
+ */
+import { DataError, OptionError } from '../util/errors.js';
+import { Rng, deriveSeed } from '../util/rng.js';
+import type { ImageDataset, ImageShape } from './dataset.js';
+
+/** One batch: `x` is `[size, C, H, W]` float32 (normalised), `y` the labels. */
+export interface Batch {
+  /** Normalised pixels, NCHW, `size*C*H*W` values. */
+  x: Float32Array;
+  /** Class ids. */
+  y: Int32Array;
+  /** The data-set indices of the batch's examples. */
+  indices: Int32Array;
+  /** Number of examples. */
+  size: number;
+  /** `[size, C, H, W]`. */
+  shape: [number, number, number, number];
+}
+
+/** Training-time augmentation. */
+export interface AugmentOptions {
+  /**
+   * Padding of a random crop back to the image's size (torchvision `RandomCrop(H, padding)`):
+   * the raw image is padded with zero pixels before normalising. 0 disables the crop.
+   */
+  cropPadding?: number;
+  /** Flip horizontally with probability 0.5. */
+  flip?: boolean;
+}
+
+/** Options of {@link DataLoader}. */
+export interface LoaderOptions {
+  batchSize: number;
+  /** Reshuffle the order every epoch (default false: ascending index order). */
+  shuffle?: boolean;
+  /** Seed of the shuffle and augmentation (default 0). */
+  seed?: number;
+  /** Drop the last batch when it is smaller than `batchSize` (default false). */
+  dropLast?: boolean;
+  /** Normalise with the data set's mean/std (default true); otherwise pixels are on the 0..1 scale. */
+  normalize?: boolean;
+  /** Augmentation (default none). */
+  augment?: AugmentOptions;
+}
+
+/** Defaults of {@link LoaderOptions}. */
+export const LOADER_DEFAULTS = {
+  shuffle: false,
+  seed: 0,
+  dropLast: false,
+  normalize: true,
+} as const;
+
+/** Something that yields batches epoch by epoch. */
+export interface BatchSource<T> {
+  readonly numBatches: number;
+  epoch(e: number): Iterable<T>;
+}
+
+/**
+ * Iterates batches over `indices` of a data set.
+ *
+ * Each batch is a fresh set of arrays that the caller owns: it stays valid after the next batch.
+ * Epoch `e` derives its generator from `seed` and `e` alone, so `epoch(3)` yields the same
+ * batches whether or not epochs 0–2 were iterated, and a run is reproducible.
+ *
+ * @example
+ * const retain = new DataLoader(train, split.retain, { batchSize: 128, shuffle: true, seed, augment: { cropPadding: 4, flip: true } });
+ * for (const { x, y, size } of retain.epoch(0)) { ... }
+ */
+export class DataLoader implements BatchSource<Batch> {
+  readonly dataset: ImageDataset;
+  readonly indices: Int32Array;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly seed: number;
+  readonly dropLast: boolean;
+  readonly normalize: boolean;
+  readonly cropPadding: number;
+  readonly flip: boolean;
+  /** Per-channel `scale` and `shift` so that `out = pixel * scale[c] + shift[c]`. */
+  private readonly scale: Float32Array;
+  private readonly shift: Float32Array;
+  /** For uint8 data: `lut[c * 256 + v]` is the normalised value of pixel `v` in channel `c`. */
+  private readonly lut: Float32Array | null;
+
+  /**
+   * @param dataset the data set
+   * @param indices the subset to iterate (default: all examples), each in range
+   */
+  constructor(dataset: ImageDataset, indices: Int32Array | null, options: LoaderOptions) {
+    const o = { ...LOADER_DEFAULTS, ...options };
+    if (!Number.isInteger(o.batchSize) || o.batchSize < 1) {
+      throw new OptionError(
+        `Expected a positive integer for batchSize but received ${String(o.batchSize)}`,
+      );
+    }
+    if (!Number.isFinite(o.seed)) {
+      throw new OptionError(`Expected a finite number for seed but received ${String(o.seed)}`);
+    }
+    const n = dataset.labels.length;
+    if (indices === null) {
+      indices = new Int32Array(n);
+      for (let i = 0; i < n; i++) indices[i] = i;
+    } else {
+      if (!(indices instanceof Int32Array)) {
+        throw new OptionError('Expected an Int32Array for indices');
+      }
+      for (let i = 0; i < indices.length; i++) {
+        const k = indices[i];
+        if (k < 0 || k >= n) {
+          throw new DataError(
+            `${dataset.name}: loader index ${k} (position ${i}) is out of range; expected 0..${n - 1}`,
+          );
+        }
+      }
+    }
+    const padding = o.augment?.cropPadding ?? 0;
+    if (!Number.isInteger(padding) || padding < 0) {
+      throw new OptionError(
+        `Expected a non-negative integer for augment.cropPadding but received ${String(padding)}`,
+      );
+    }
+    this.dataset = dataset;
+    this.indices = indices;
+    this.batchSize = o.batchSize;
+    this.shuffle = o.shuffle;
+    this.seed = o.seed;
+    this.dropLast = o.dropLast;
+    this.normalize = o.normalize;
+    this.cropPadding = padding;
+    this.flip = o.augment?.flip ?? false;
+
+    const c = dataset.shape[0];
+    const pixelScale = dataset.images instanceof Uint8Array ? 1 / 255 : 1;
+    this.scale = new Float32Array(c);
+    this.shift = new Float32Array(c);
+    for (let ch = 0; ch < c; ch++) {
+      const mean = o.normalize ? dataset.mean[ch] : 0;
+      const std = o.normalize ? dataset.std[ch] : 1;
+      this.scale[ch] = pixelScale / std;
+      this.shift[ch] = -mean / std;
+    }
+    if (dataset.images instanceof Uint8Array) {
+      this.lut = new Float32Array(c * 256);
+      for (let ch = 0; ch < c; ch++) {
+        for (let v = 0; v < 256; v++) {
+          // Computed in float64 exactly as (v/255 - mean)/std, then rounded once.
+          const mean = o.normalize ? dataset.mean[ch] : 0;
+          const std = o.normalize ? dataset.std[ch] : 1;
+          this.lut[ch * 256 + v] = (v / 255 - mean) / std;
+        }
+      }
+    } else {
+      this.lut = null;
+    }
+  }
+
+  /** Number of examples iterated per epoch (before drop-last). */
+  get size(): number {
+    return this.indices.length;
+  }
+
+  /** Number of batches per epoch. */
+  get numBatches(): number {
+    const n = this.indices.length;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  /** The order of examples (data-set indices) in epoch `e`. */
+  order(e: number): Int32Array {
+    const order = Int32Array.from(this.indices);
+    if (this.shuffle) this.epochRng(e).fork('shuffle').shuffle(order);
+    return order;
+  }
+
+  /** The batches of epoch `e` (0-based). */
+  *epoch(e: number): Generator<Batch> {
+    if (!Number.isInteger(e) || e < 0) {
+      throw new OptionError(`Expected a non-negative integer for epoch but received ${String(e)}`);
+    }
+    const order = this.order(e);
+    const augmentRng = this.epochRng(e).fork('augment');
+    const nb = this.numBatches;
+    for (let b = 0; b < nb; b++) {
+      const start = b * this.batchSize;
+      const end = Math.min(start + this.batchSize, order.length);
+      yield this.makeBatch(order.subarray(start, end), augmentRng);
+    }
+  }
+
+  /** Epoch 0's batches. */
+  [Symbol.iterator](): Iterator<Batch> {
+    return this.epoch(0);
+  }
+
+  /**
+   * Builds one batch from the given data-set indices (augmenting only when enabled, drawing from
+   * `rng`). Exposed for evaluation code that batches its own index lists.
+   */
+  makeBatch(indices: Int32Array, rng?: Rng): Batch {
+    const [c, h, w] = this.dataset.shape;
+    const size = indices.length;
+    const sample = c * h * w;
+    const x = new Float32Array(size * sample);
+    const y = new Int32Array(size);
+    const idx = Int32Array.from(indices);
+    const labels = this.dataset.labels;
+    const augment = (this.cropPadding > 0 || this.flip) && rng !== undefined;
+    for (let i = 0; i < size; i++) {
+      const k = idx[i];
+      y[i] = labels[k];
+      if (augment) {
+        const p = this.cropPadding;
+        const dy = p > 0 ? rng.int(2 * p + 1) - p : 0;
+        const dx = p > 0 ? rng.int(2 * p + 1) - p : 0;
+        const flip = this.flip && rng.next() < 0.5;
+        this.writeAugmented(x, i * sample, k, dy, dx, flip);
+      } else {
+        this.writePlain(x, i * sample, k);
+      }
+    }
+    return { x, y, indices: idx, size, shape: [size, c, h, w] };
+  }
+
+  private writePlain(x: Float32Array, dst: number, k: number): void {
+    const [c, h, w] = this.dataset.shape;
+    const plane = h * w;
+    const images = this.dataset.images;
+    const src = k * c * plane;
+    const lut = this.lut;
+    if (lut) {
+      for (let ch = 0; ch < c; ch++) {
+        const off = ch * 256;
+        const s = src + ch * plane;
+        const d = dst + ch * plane;
+        for (let p = 0; p < plane; p++) x[d + p] = lut[off + images[s + p]];
+      }
+    } else {
+      for (let ch = 0; ch < c; ch++) {
+        const a = this.scale[ch];
+        const b = this.shift[ch];
+        const s = src + ch * plane;
+        const d = dst + ch * plane;
+        for (let p = 0; p < plane; p++) x[d + p] = images[s + p] * a + b;
+      }
+    }
+  }
+
+  /**
+   * Writes example `k` cropped and/or flipped: output pixel (r, q) comes from raw pixel
+   * (r + dy, q' + dx) where q' = W-1-q when flipped (crop first, then flip, as torchvision
+   * composes them); pixels that fall in the padding are raw 0, normalised like any other 0.
+   */
+  private writeAugmented(
+    x: Float32Array,
+    dst: number,
+    k: number,
+    dy: number,
+    dx: number,
+    flip: boolean,
+  ): void {
+    const [c, h, w] = this.dataset.shape;
+    const plane = h * w;
+    const images = this.dataset.images;
+    const src = k * c * plane;
+    const lut = this.lut;
+    for (let ch = 0; ch < c; ch++) {
+      const zero = lut ? lut[ch * 256] : this.shift[ch];
+      const a = this.scale[ch];
+      const b = this.shift[ch];
+      const off = ch * 256;
+      const s = src + ch * plane;
+      const d = dst + ch * plane;
+      for (let r = 0; r < h; r++) {
+        const sr = r + dy;
+        const drow = d + r * w;
+        if (sr < 0 || sr >= h) {
+          x.fill(zero, drow, drow + w);
+          continue;
+        }
+        const srow = s + sr * w;
+        for (let q = 0; q < w; q++) {
+          const sq = (flip ? w - 1 - q : q) + dx;
+          if (sq < 0 || sq >= w) x[drow + q] = zero;
+          else {
+            const v = images[srow + sq];
+            x[drow + q] = lut ? lut[off + v] : v * a + b;
+          }
+        }
+      }
+    }
+  }
+
+  private epochRng(e: number): Rng {
+    return new Rng(deriveSeed(this.seed, `epoch:${e}`));
+  }
+}
+
+/** A retain batch with the forget batch it is paired with. */
+export interface PairedBatch {
+  retain: Batch;
+  forget: Batch;
+  /** 0-based step within the epoch. */
+  step: number;
+}
+
+/**
+ * Pairs every retain batch of an epoch with a forget batch; the forget loader cycles,
+ * reshuffled on each wrap (the pattern of sRFL and the baselines: retain batches drive the
+ * epoch). Retain epoch `e` uses forget-loader epochs `e*P, e*P+1, ...` where
+ * `P = ceil(retain.numBatches / forget.numBatches)`, so every wrap in the whole run gets its own
+ * shuffle and any epoch can be replayed on its own.
+ */
+export class PairedLoader implements BatchSource<PairedBatch> {
+  readonly retain: BatchSource<Batch>;
+  readonly forget: BatchSource<Batch>;
+
+  constructor(retain: BatchSource<Batch>, forget: BatchSource<Batch>) {
+    if (forget.numBatches < 1) {
+      throw new DataError(
+        'The forget loader yields no batches; a paired loader needs at least one',
+      );
+    }
+    this.retain = retain;
+    this.forget = forget;
+  }
+
+  /** Number of steps per epoch: the retain loader's batch count. */
+  get numBatches(): number {
+    return this.retain.numBatches;
+  }
+
+  /** Forget-loader passes per retain epoch. */
+  get forgetPassesPerEpoch(): number {
+    return Math.max(1, Math.ceil(this.retain.numBatches / this.forget.numBatches));
+  }
+
+  /** The paired batches of epoch `e`. */
+  *epoch(e: number): Generator<PairedBatch> {
+    const passes = this.forgetPassesPerEpoch;
+    let pass = 0;
+    let forgetIt = this.forget.epoch(e * passes)[Symbol.iterator]();
+    let step = 0;
+    for (const retain of this.retain.epoch(e)) {
+      let next = forgetIt.next();
+      if (next.done) {
+        pass++;
+        forgetIt = this.forget.epoch(e * passes + pass)[Symbol.iterator]();
+        next = forgetIt.next();
+        if (next.done) throw new DataError('The forget loader yielded no batches after a wrap');
+      }
+      yield { retain, forget: next.value, step: step++ };
+    }
+  }
+}
+
+/** Pairs retain batches with cycling forget batches; see {@link PairedLoader}. */
+export function pairedLoader(
+  retainLoader: BatchSource<Batch>,
+  forgetLoader: BatchSource<Batch>,
+): PairedLoader {
+  return new PairedLoader(retainLoader, forgetLoader);
+}
+
+/** The shape of a batch of `size` examples of `shape`. */
+export function batchShape(size: number, shape: ImageShape): [number, number, number, number] {
+  return [size, shape[0], shape[1], shape[2]];
+}

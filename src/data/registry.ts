@@ -1,0 +1,114 @@
+/**
+ * Data sets by name: `loadDataset('cifar10:/data/cifar-10-batches-bin')`. Nothing is ever
+ * downloaded; every reader works on files the user already has.
+ */
+import { OptionError } from '../util/errors.js';
+import { type Cifar100Options, loadCifar10, loadCifar100 } from './cifar.js';
+import {
+  type DatasetPair,
+  DATASET_STATS,
+  FASHION_MNIST_CLASSES,
+  MNIST_CLASSES,
+} from './dataset.js';
+import { type ImageFolderOptions, loadImageFolder } from './image-folder.js';
+import { loadMnistDir } from './idx.js';
+
+/** Where Debian's `dataset-fashion-mnist` package installs Fashion-MNIST. */
+export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+
+/** The names {@link loadDataset} knows. */
+export const DATASET_NAMES = [
+  'fashion-mnist',
+  'mnist',
+  'cifar10',
+  'cifar100',
+  'image-folder',
+] as const;
+
+/** A name {@link loadDataset} knows. */
+export type DatasetName = (typeof DATASET_NAMES)[number];
+
+/** Options of {@link loadDataset}, passed to the reader the name selects. */
+export interface LoadDatasetOptions {
+  /** CIFAR-100 labels: `'fine'` (default) or `'coarse'`. */
+  cifar100Labels?: Cifar100Options['labels'];
+  /** Options of the image-folder reader. */
+  imageFolder?: ImageFolderOptions;
+}
+
+/** A parsed `name[:path]` data set spec. */
+export interface DatasetSpec {
+  name: DatasetName;
+  path?: string;
+}
+
+/** Parses `name[:path]`, checking the name. */
+export function parseDatasetSpec(spec: string): DatasetSpec {
+  if (typeof spec !== 'string' || spec.length === 0) {
+    throw new OptionError(
+      `Expected a data set spec "name[:path]" for dataset but received ${JSON.stringify(spec)}`,
+    );
+  }
+  const colon = spec.indexOf(':');
+  const name = colon < 0 ? spec : spec.slice(0, colon);
+  const path = colon < 0 ? undefined : spec.slice(colon + 1);
+  if (!(DATASET_NAMES as readonly string[]).includes(name)) {
+    throw new OptionError(
+      `Unknown data set "${name}"; expected one of ${DATASET_NAMES.join(', ')} (as name or name:path)`,
+    );
+  }
+  if (path === '') {
+    throw new OptionError(`Expected a directory after "${name}:" in data set spec "${spec}"`);
+  }
+  return { name: name as DatasetName, path };
+}
+
+/**
+ * Loads a data set's train and test parts by spec `name[:path]`:
+ * - `fashion-mnist[:dir]` (default dir {@link FASHION_MNIST_DIR}), `mnist:dir`: IDX files;
+ * - `cifar10:dir` (`cifar-10-batches-bin`), `cifar100:dir` (`cifar-100-binary`);
+ * - `image-folder:dir` (`dir/<class>/*.png|jpg|jpeg`, optionally under `train/` and `test/`).
+ *
+ * @example
+ * const { train, test } = await loadDataset('cifar10:/data/cifar-10-batches-bin');
+ */
+export async function loadDataset(
+  spec: string,
+  options: LoadDatasetOptions = {},
+): Promise<DatasetPair> {
+  const { name, path } = parseDatasetSpec(spec);
+  switch (name) {
+    case 'fashion-mnist':
+      return loadMnistDir(path ?? FASHION_MNIST_DIR, {
+        name,
+        classNames: FASHION_MNIST_CLASSES,
+        ...DATASET_STATS['fashion-mnist'],
+        hint: "Debian's dataset-fashion-mnist package provides them",
+      });
+    case 'mnist':
+      return loadMnistDir(requirePath(name, path, 'the directory of the MNIST IDX files'), {
+        name,
+        classNames: MNIST_CLASSES,
+        ...DATASET_STATS.mnist,
+      });
+    case 'cifar10':
+      return loadCifar10(requirePath(name, path, 'the cifar-10-batches-bin directory'));
+    case 'cifar100':
+      return loadCifar100(requirePath(name, path, 'the cifar-100-binary directory'), {
+        labels: options.cifar100Labels,
+      });
+    case 'image-folder':
+      return loadImageFolder(requirePath(name, path, 'a directory of <class>/ image folders'), {
+        ...options.imageFolder,
+      });
+  }
+}
+
+function requirePath(name: string, path: string | undefined, what: string): string {
+  if (path === undefined) {
+    throw new OptionError(
+      `Data set "${name}" needs a path: use ${name}:<dir>, where <dir> is ${what}`,
+    );
+  }
+  return path;
+}

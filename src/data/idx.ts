@@ -185,17 +185,17 @@ function checkHeader(
   headerBytes: number,
   what: string,
 ): void {
+  const found = buf.length >= 4 ? buf.readUInt32BE(0) : -1;
+  if (found >= 0 && found !== magic) {
+    throw new FileFormatError(
+      file,
+      `expected IDX magic number ${magic} (${what}) but found ${found}`,
+    );
+  }
   if (buf.length < headerBytes) {
     throw new FileFormatError(
       file,
       `truncated IDX header: expected at least ${headerBytes} bytes but found ${buf.length}`,
-    );
-  }
-  const found = buf.readUInt32BE(0);
-  if (found !== magic) {
-    throw new FileFormatError(
-      file,
-      `expected IDX magic number ${magic} (${what}) but found ${found}`,
     );
   }
 }

@@ -144,8 +144,8 @@ test('augmentation: flip-only mirrors each row; crop keeps shapes; padding is ra
 });
 
 test('augmentation: a crop by a known offset matches torchvision RandomCrop on a 3x3 image', () => {
-  // A hand check of the geometry: with padding 1, draws (top=0, left=2) shift the image down by
-  // one row and left by one column. Search seeds until the generator produces that draw.
+  // A hand check of the geometry against torchvision (pad with 0, crop at (top, left), then
+  // flip). Seeds are tried until all 9 offsets x 2 flips have been drawn.
   const ds = createDataset({
     images: Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]),
     labels: [0],

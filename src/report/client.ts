@@ -222,8 +222,8 @@ export const CLIENT_SCRIPT = String.raw`
         plugins: [errorBars]
       });
     }
-    perMethod('chart-gap', 'gap.avg', true, { min: 0, title: { display: true, text: 'Avg Gap' }, ticks: { callback: function (v) { return (v * 100).toFixed(0) + '%'; } } }, pctTooltip(2));
-    perMethod('chart-time', 'seconds', false, { min: 0, title: { display: true, text: 'seconds' } }, { callbacks: { label: function (ctx) {
+    perMethod('chart-gap', 'gap.avg', true, { min: 0, grace: '10%', title: { display: true, text: 'Avg Gap' }, ticks: { callback: function (v) { return (v * 100).toFixed(0) + '%'; } } }, pctTooltip(2));
+    perMethod('chart-time', 'seconds', false, { min: 0, grace: '10%', title: { display: true, text: 'seconds' } }, { callbacks: { label: function (ctx) {
       var e = ctx.dataset.errors[ctx.dataIndex];
       return ctx.parsed.y.toFixed(2) + ' s' + (finite(e) ? ' ± ' + e.toFixed(2) + ' s' : '');
     } } });

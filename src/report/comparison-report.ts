@@ -83,6 +83,12 @@ export function formatMeanStd(key: string, ms: MeanStd): string {
   return Number.isFinite(ms.std) ? `${f(ms.mean)} ± ${f(ms.std)}` : f(ms.mean);
 }
 
+/** {@link formatMeanStd} as table-cell HTML, the ± part set smaller so wide tables still fit. */
+function meanStdCell(key: string, ms: MeanStd): string {
+  const [mean, std] = formatMeanStd(key, ms).split(' ± ');
+  return std === undefined ? mean : `${mean} <span class="std">± ${std}</span>`;
+}
+
 function validate(input: ComparisonReportInput): void {
   const c = input?.comparison as Partial<Comparison> | undefined;
   if (c === null || typeof c !== 'object') {
@@ -209,7 +215,7 @@ export function renderComparisonReport(input: ComparisonReportInput): string {
           const ms = e.metrics[k];
           if (!ms) return '<td class="num muted">—</td>';
           const isBest = best.get(k) === e.method;
-          return `<td class="num${isBest ? ' best' : ''}" data-key="${escapeHtml(k)}"${isBest ? ` title="best: ${betterHint(metricInfo(k))}"` : ''}>${formatMeanStd(k, ms)}</td>`;
+          return `<td class="num${isBest ? ' best' : ''}" data-key="${escapeHtml(k)}"${isBest ? ` title="best: ${betterHint(metricInfo(k))}"` : ''}>${meanStdCell(k, ms)}</td>`;
         })
         .join('');
       const seeds = e.seeds?.length ?? 0;

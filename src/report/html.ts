@@ -134,7 +134,7 @@ body {
   font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
 }
 main { max-width: 1120px; margin: 0 auto; padding: 28px 24px 48px; }
-header.page { border-bottom: 1px solid var(--line); margin-bottom: 24px; padding-bottom: 12px; }
+header.page { margin-bottom: 8px; }
 h1 { font-size: 26px; margin: 0 0 4px; letter-spacing: -0.01em; }
 h2 { font-size: 19px; margin: 36px 0 10px; padding-top: 8px; border-top: 1px solid var(--line); }
 h3 { font-size: 15px; margin: 18px 0 6px; }
@@ -172,8 +172,10 @@ table.settings td code, table.settings th code { word-break: break-word; }
 tr.oracle td, tr.oracle th { background: var(--panel); }
 td.best { font-weight: 700; }
 table.comparison { font-size: 14px; }
+table.comparison .std { display: block; font-size: 12px; color: var(--muted); }
 table.comparison th, table.comparison td { padding: 6px 8px; }
 table.comparison tbody th { white-space: nowrap; }
+table.comparison thead th { white-space: normal; min-width: 4.5em; }
 .scroll { overflow-x: auto; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 8px 0; }
 dl.facts dt { color: var(--muted); }

@@ -83,6 +83,11 @@ function withGrad(t: Tensor, options: CreateOptions): Tensor {
   return options.requiresGrad ? t.requiresGrad_(true) : t;
 }
 
+/** Uninitialised memory: fill it (e.g. with `uniform_`) before reading. */
+export function empty(shape: number[], options: CreateOptions = {}): Tensor {
+  return withGrad(wrap(native.call(OPS.empty, shapeArg([shape]), ...factoryArgs(options))), options);
+}
+
 export function zeros(shape: number[], options: CreateOptions = {}): Tensor {
   return withGrad(wrap(native.call(OPS.zeros, shapeArg([shape]), ...factoryArgs(options))), options);
 }

@@ -119,6 +119,7 @@ const table = {
   toDevice: 'to.device',
   // creation
   zeros: 'zeros',
+  empty: 'empty.memory_format',
   ones: 'ones',
   full: 'full',
   arange: 'arange.start_step',

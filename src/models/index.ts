@@ -1,0 +1,4 @@
+/** Architectures, the model registry and checkpoints. */
+export * from './resnet.js';
+export * from './registry.js';
+export * from './checkpoint.js';

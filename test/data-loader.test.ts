@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type Batch, DataLoader, createDataset, pairedLoader } from '../src/data/index.js';
+import {
+  type Batch,
+  DataLoader,
+  createDataset,
+  makeSplit,
+  pairedLoader,
+  splitLoaders,
+} from '../src/data/index.js';
 
 /** n images of 1x2x3 (uint8) whose pixel k of image i is i*6+k, label i%3. */
 function tiny(n: number) {
@@ -231,4 +238,32 @@ test('pairedLoader: retain drives the epoch, forget batches cycle and reshuffle 
     name: 'DataError',
     message: 'The forget loader yields no batches; a paired loader needs at least one',
   });
+});
+
+test('splitLoaders: retain/forget over train (shuffled), val/test over test (in order)', () => {
+  const train = tiny(20);
+  const testSet = tiny(6);
+  const split = makeSplit({ train, testSize: 6, forgetSpec: 'class:1', seed: 9 });
+  const loaders = splitLoaders({ train, test: testSet }, split, {
+    batchSize: 4,
+    forgetBatchSize: 2,
+    seed: 9,
+    augment: { flip: true },
+  });
+  assert.deepEqual(
+    allIndices(collect(loaders.forget.epoch(0))).sort((a, b) => a - b),
+    Array.from(split.forget),
+  );
+  assert.ok(collect(loaders.forget.epoch(0)).every((b) => b.y.every((y) => y === 1)));
+  assert.equal(loaders.forget.numBatches, 4);
+  assert.equal(loaders.retain.size, 13);
+  assert.deepEqual(allIndices(collect(loaders.val.epoch(0))), Array.from(split.val));
+  assert.deepEqual(allIndices(collect(loaders.test.epoch(0))), Array.from(split.test));
+  assert.throws(
+    () => splitLoaders({ train: testSet, test: testSet }, split, { batchSize: 4, seed: 9 }),
+    {
+      name: 'DataError',
+      message: 'The split is for 20 training and 6 test examples but the data set has 6 and 6',
+    },
+  );
 });

@@ -6,9 +6,13 @@
  */
 import { DataError, OptionError } from '../util/errors.js';
 import { Rng, deriveSeed } from '../util/rng.js';
-import type { ImageDataset, ImageShape } from './dataset.js';
+import type { DatasetPair, ImageDataset, ImageShape } from './dataset.js';
+import type { Split } from './split.js';
 
-/** One batch: `x` is `[size, C, H, W]` float32 (normalised), `y` the labels. */
+/**
+ * One batch: `x` is `[size, C, H, W]` float32 (normalised), `y` the labels. Every array is
+ * freshly allocated and owned by the caller; later batches never overwrite it.
+ */
 export interface Batch {
   /** Normalised pixels, NCHW, `size*C*H*W` values. */
   x: Float32Array;
@@ -352,4 +356,61 @@ export function pairedLoader(
 /** The shape of a batch of `size` examples of `shape`. */
 export function batchShape(size: number, shape: ImageShape): [number, number, number, number] {
   return [size, shape[0], shape[1], shape[2]];
+}
+
+/** Options of {@link splitLoaders}. */
+export interface SplitLoaderOptions {
+  /** Batch size of the retain, val and test loaders. */
+  batchSize: number;
+  /** Batch size of the forget loader (default `batchSize`). */
+  forgetBatchSize?: number;
+  /** The run's seed; each loader derives its own stream from it. */
+  seed: number;
+  /** Augmentation of the training loaders (retain, forget); default none. */
+  augment?: AugmentOptions;
+  /** Drop the last partial batch of the training loaders (default false). */
+  dropLast?: boolean;
+}
+
+/** The four loaders of an unlearning run. */
+export interface SplitLoaders {
+  /** Shuffled, augmented: drives training epochs. */
+  retain: DataLoader;
+  /** Shuffled, augmented: cycled alongside retain (see {@link pairedLoader}). */
+  forget: DataLoader;
+  /** In order, not augmented. */
+  val: DataLoader;
+  /** In order, not augmented. */
+  test: DataLoader;
+}
+
+/**
+ * Builds the retain / forget loaders (training: shuffled, augmented) over the training set and the
+ * val / test loaders (evaluation: in order, plain) over the test set of a {@link Split}.
+ */
+export function splitLoaders(
+  data: DatasetPair,
+  split: Split,
+  options: SplitLoaderOptions,
+): SplitLoaders {
+  const { batchSize, seed, augment, dropLast } = options;
+  if (data.train.labels.length !== split.trainSize || data.test.labels.length !== split.testSize) {
+    throw new DataError(
+      `The split is for ${split.trainSize} training and ${split.testSize} test examples but the data set has ${data.train.labels.length} and ${data.test.labels.length}`,
+    );
+  }
+  const training = (label: string, indices: Int32Array, size: number): DataLoader =>
+    new DataLoader(data.train, indices, {
+      batchSize: size,
+      shuffle: true,
+      seed: deriveSeed(seed, label),
+      dropLast,
+      augment,
+    });
+  return {
+    retain: training('retain', split.retain, batchSize),
+    forget: training('forget', split.forget, options.forgetBatchSize ?? batchSize),
+    val: new DataLoader(data.test, split.val, { batchSize }),
+    test: new DataLoader(data.test, split.test, { batchSize }),
+  };
 }

@@ -332,3 +332,10 @@ test(
     assert.equal(train.numClasses, 10);
   },
 );
+
+test('IDX pixels are a plain Uint8Array owning its buffer', () => {
+  const img = readIdxImages(write('own.gz', gzipSync(idxImages(2, 2, 2, () => 3))));
+  assert.equal(img.pixels.constructor, Uint8Array);
+  assert.equal(img.pixels.byteOffset, 0);
+  assert.equal(img.pixels.buffer.byteLength, 8);
+});

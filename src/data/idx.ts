@@ -45,7 +45,7 @@ export function readMaybeGzip(file: string): Buffer {
   return buf;
 }
 
-/** IDX images: `count` images of `rows`x`cols` bytes in one buffer (a view of the file). */
+/** IDX images: `count` images of `rows`x`cols` bytes in one buffer. */
 export interface IdxImages {
   count: number;
   rows: number;
@@ -65,12 +65,10 @@ export function readIdxImages(file: string): IdxImages {
   }
   const expected = 16 + count * rows * cols;
   checkLength(file, buf, expected, `${count} images of ${rows}x${cols}`);
-  return {
-    count,
-    rows,
-    cols,
-    pixels: new Uint8Array(buf.buffer, buf.byteOffset + 16, count * rows * cols),
-  };
+  // A plain Uint8Array that owns its ArrayBuffer (offset 0), not a Buffer view of the file.
+  const pixels = new Uint8Array(count * rows * cols);
+  pixels.set(buf.subarray(16, expected));
+  return { count, rows, cols, pixels };
 }
 
 /** Reads an IDX label file (magic 2049), raw or gzipped, into an Int32Array. */

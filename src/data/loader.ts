@@ -96,7 +96,7 @@ export class DataLoader implements BatchSource<Batch> {
 
   /**
    * @param dataset the data set
-   * @param indices the subset to iterate (default: all examples), each in range
+   * @param indices the subset to iterate (`null`: all examples), each in range; kept, not copied
    */
   constructor(dataset: ImageDataset, indices: Int32Array | null, options: LoaderOptions) {
     const o = { ...LOADER_DEFAULTS, ...options };

@@ -7,7 +7,7 @@
  * (momentum buffers, moment estimates) are owned by the optimizer: they survive every `tidy()`
  * scope and are freed by `dispose()`.
  */
-import { keep, noGrad, tidy, where, type Tensor } from '../tensor/index.js';
+import { keep, noGrad, Tensor, tidy, where } from '../tensor/index.js';
 import { OptionError } from '../util/errors.js';
 
 /** A value in a parameter's optimizer state: a tensor (owned by the optimizer) or a number. */
@@ -175,7 +175,7 @@ export abstract class Optimizer<H extends BaseHyperParams = BaseHyperParams> {
     this.validateGroup(resolved);
     const seen = new Set(this.paramGroups.flatMap((g) => g.params));
     for (const p of group.params) {
-      if (p === null || typeof p !== 'object' || typeof (p as Tensor).handle === 'undefined') {
+      if (!(p instanceof Tensor)) {
         throw new OptionError(`Expected tensors in params but received ${show(p)}`);
       }
       if (!p.isLeaf)

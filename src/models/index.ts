@@ -2,3 +2,4 @@
 export * from './resnet.js';
 export * from './registry.js';
 export * from './checkpoint.js';
+export * from './predict.js';

@@ -1,0 +1,101 @@
+/** Batched inference: a model's logits over a whole loader, in eval mode, without gradients. */
+import type { Batch, BatchSource } from '../data/loader.js';
+import { noGrad, tensor, tidy, type Tensor } from '../tensor/index.js';
+import type { Module } from '../nn/module.js';
+
+/** A batch as tensors on a device: images `[N, C, H, W]` float32 and int64 labels `[N]`. */
+export interface TensorBatch {
+  x: Tensor;
+  y: Tensor;
+  indices: Int32Array;
+  size: number;
+}
+
+/** Wraps a loader batch into tensors on `device` (the caller disposes them). */
+export function toTensors(batch: Batch, device = 'cpu'): TensorBatch {
+  const labels = new BigInt64Array(batch.size);
+  for (let i = 0; i < batch.size; i++) labels[i] = BigInt(batch.y[i]);
+  return {
+    x: tensor(batch.x, batch.shape, { device }),
+    y: tensor(labels, [batch.size], { device }),
+    indices: batch.indices,
+    size: batch.size,
+  };
+}
+
+/** Logits of every example a loader yields, in its order. */
+export interface Predictions {
+  /** `[n, numClasses]` row-major. */
+  logits: Float32Array;
+  labels: Int32Array;
+  /** Data-set indices of the rows. */
+  indices: Int32Array;
+  numClasses: number;
+}
+
+/**
+ * Runs `model` in eval mode over one pass of `loader` (its epoch 0) and collects the logits.
+ * The model's training mode is restored afterwards.
+ */
+export function predict(model: Module, loader: BatchSource<Batch>, device = 'cpu'): Predictions {
+  const wasTraining = model.training;
+  model.eval();
+  const rows: Float32Array[] = [];
+  const labels: Int32Array[] = [];
+  const indices: Int32Array[] = [];
+  let numClasses = 0;
+  try {
+    for (const batch of loader.epoch(0)) {
+      const out = tidy(() => {
+        const x = tensor(batch.x, batch.shape, { device });
+        return noGrad(() => model.forward(x));
+      });
+      numClasses = out.shape[1];
+      rows.push(out.data<'float32'>());
+      out.dispose();
+      labels.push(batch.y);
+      indices.push(batch.indices);
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  return { logits: concat(rows, Float32Array), labels: concat(labels, Int32Array), indices: concat(indices, Int32Array), numClasses };
+}
+
+function concat<T extends Float32Array | Int32Array>(parts: T[], Ctor: { new (n: number): T }): T {
+  const out = new Ctor(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Predicted class per row (argmax of the logits). */
+export function argmaxRows(logits: Float32Array, numClasses: number): Int32Array {
+  const n = logits.length / numClasses;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    let bestValue = logits[i * numClasses];
+    for (let c = 1; c < numClasses; c++) {
+      const v = logits[i * numClasses + c];
+      if (v > bestValue) {
+        bestValue = v;
+        best = c;
+      }
+    }
+    out[i] = best;
+  }
+  return out;
+}
+
+/** Fraction of rows whose argmax equals the label. */
+export function accuracyOf(p: Predictions): number {
+  if (p.labels.length === 0) return NaN;
+  const pred = argmaxRows(p.logits, p.numClasses);
+  let correct = 0;
+  for (let i = 0; i < pred.length; i++) if (pred[i] === p.labels[i]) correct++;
+  return correct / pred.length;
+}

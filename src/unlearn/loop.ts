@@ -1,0 +1,287 @@
+/**
+ * The shared unlearning loop. It owns the optimizer, the schedule, the epochs, the pairing of
+ * retain batches with cycling forget batches, the seed's per-iteration training-batch accuracies
+ * and the per-epoch eval-mode accuracies on the full sets. A method supplies only its step.
+ */
+import type { DatasetPair } from '../data/dataset.js';
+import { DataLoader, pairedLoader, splitLoaders, type Batch, type SplitLoaders } from '../data/loader.js';
+import type { Split } from '../data/split.js';
+import { accuracyOf, argmaxRows, predict, toTensors, type Predictions, type TensorBatch } from '../models/predict.js';
+import type { Module } from '../nn/module.js';
+import { CosineAnnealingLR, createOptimizer, type Adam, type AdamW, type Scheduler, type SGD } from '../optim/index.js';
+
+type AnyOptimizer = SGD | Adam | AdamW;
+import type { EpochRecord, History, PerClass, StepRecord } from '../run/metrics.js';
+import { manualSeed, tidy, dispose, type Tensor } from '../tensor/index.js';
+import { OptionError } from '../util/errors.js';
+import { deriveSeed, Rng } from '../util/rng.js';
+import type { EventHandler, Iteration, LoopOptions, MethodContext, StepInput, UnlearnMethod } from './types.js';
+
+/** Eval-mode predictions of a model on the run's three full sets. */
+export interface SetPredictions {
+  forget: Predictions;
+  retain: Predictions;
+  test: Predictions;
+}
+
+export interface LoopInput<O extends LoopOptions> {
+  method: UnlearnMethod<O>;
+  options: O;
+  /** The original model (never modified). */
+  original: Module;
+  /** Builds a fresh, randomly initialised model of the same architecture (for `retrain`). */
+  createModel: () => Module;
+  data: DatasetPair;
+  split: Split;
+  seed: number;
+  device?: string;
+  onEvent?: EventHandler;
+  /** Evaluate on the full sets after every epoch (default true); the final evaluation always runs. */
+  evalEveryEpoch?: boolean;
+  /** The original model's eval-mode predictions, when the caller already has them. */
+  originalPredictions?: SetPredictions;
+}
+
+export interface LoopResult {
+  model: Module;
+  history: History;
+  /** Wall time of the unlearning itself: evaluation excluded. */
+  seconds: number;
+  final: SetPredictions;
+  original: SetPredictions;
+}
+
+/** Eval-mode predictions on the full forget, retain and test sets (in order, not augmented). */
+export function predictSets(model: Module, data: DatasetPair, split: Split, device = 'cpu', batchSize = 256): SetPredictions {
+  const over = (ds: DatasetPair['train'], indices: Int32Array): Predictions =>
+    predict(model, new DataLoader(ds, indices, { batchSize }), device);
+  return {
+    forget: over(data.train, split.forget),
+    retain: over(data.train, split.retain),
+    test: over(data.test, split.test),
+  };
+}
+
+function record(epoch: number, p: SetPredictions): EpochRecord {
+  return { epoch, forget: accuracyOf(p.forget), retain: accuracyOf(p.retain), test: accuracyOf(p.test) };
+}
+
+/** Accuracy of logits `[n, C]` against labels, on tensors; returns a number. */
+function batchAccuracy(logits: Tensor | undefined, batch: TensorBatch | undefined): number {
+  if (!logits || !batch) return NaN;
+  return tidy(() => logits.argmax(1).eq(batch.y).float().mean().item());
+}
+
+/** Per-class accuracy of predictions (null for classes absent from the set). */
+export function perClassOf(p: Predictions): PerClass {
+  const pred = argmaxRows(p.logits, p.numClasses);
+  const correct = new Array<number>(p.numClasses).fill(0);
+  const total = new Array<number>(p.numClasses).fill(0);
+  for (let i = 0; i < pred.length; i++) {
+    total[p.labels[i]]++;
+    if (pred[i] === p.labels[i]) correct[p.labels[i]]++;
+  }
+  return total.map((t, c) => (t === 0 ? null : correct[c] / t));
+}
+
+function buildOptimizer(options: LoopOptions, params: Tensor[]): AnyOptimizer {
+  if (params.length === 0) throw new OptionError('The method left no parameter to train');
+  switch (options.optimizer) {
+    case 'sgd':
+      return createOptimizer('sgd', params, { lr: options.lr, momentum: options.momentum, weightDecay: options.weightDecay });
+    case 'adam':
+      return createOptimizer('adam', params, { lr: options.lr, weightDecay: options.weightDecay });
+    case 'adamw':
+      return createOptimizer('adamw', params, { lr: options.lr, weightDecay: options.weightDecay });
+    default:
+      throw new OptionError(`Expected optimizer 'sgd', 'adam' or 'adamw' but received '${String(options.optimizer)}'`);
+  }
+}
+
+function stepsPerEpoch(iteration: Iteration, loaders: SplitLoaders): number {
+  if (iteration === 'forget') return loaders.forget.numBatches;
+  if (iteration === 'none') return 0;
+  return loaders.retain.numBatches;
+}
+
+/** Yields one epoch's batches as tensors, freeing them after each step. */
+function* batches(iteration: Iteration, loaders: SplitLoaders, epoch: number, device: string): Generator<Omit<StepInput, 'epoch'>> {
+  const wrap = (b: Batch): TensorBatch => toTensors(b, device);
+  if (iteration === 'retain' || iteration === 'forget') {
+    let step = 0;
+    for (const b of loaders[iteration].epoch(epoch)) {
+      const t = wrap(b);
+      try {
+        yield { [iteration]: t, step: step++ };
+      } finally {
+        dispose([t.x, t.y]);
+      }
+    }
+    return;
+  }
+  if (iteration === 'paired') {
+    for (const { retain: r, forget: f, step } of pairedLoader(loaders.retain, loaders.forget).epoch(epoch)) {
+      const retain = wrap(r);
+      const forget = wrap(f);
+      try {
+        yield { retain, forget, step };
+      } finally {
+        dispose([retain.x, retain.y, forget.x, forget.y]);
+      }
+    }
+  }
+}
+
+/**
+ * Runs a method: prepares it, trains for its epochs (or applies its one-shot edit), records the
+ * history and returns the changed model (the original is untouched).
+ */
+export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult {
+  const { method, options, original, data, split, seed } = input;
+  const device = input.device ?? 'cpu';
+  const emit = input.onEvent ?? (() => {});
+  validateLoopOptions(options);
+  manualSeed(deriveSeed(seed, `torch:${method.id}`));
+
+  const loaders = splitLoaders(data, split, {
+    batchSize: options.batchSize,
+    forgetBatchSize: options.forgetBatchSize,
+    seed: deriveSeed(seed, `loaders:${method.id}`),
+    augment: options.augment ? defaultAugment(data) : undefined,
+  });
+
+  // The original's eval-mode outputs: epoch 0 of the history, the reference accuracies, and a
+  // frozen teacher's logits for every training example (one pass instead of one per step).
+  emit({ type: 'evaluate', epoch: 0, what: 'original model' });
+  const originalPredictions = input.originalPredictions ?? predictSets(original, data, split, device);
+  const originalTrainLogits = options.augment ? null : trainLogits(originalPredictions, split.trainSize);
+
+  const model = method.fromScratch ? input.createModel() : original.clone();
+  model.to(device);
+  const ctx: MethodContext = {
+    model,
+    original,
+    data,
+    split,
+    loaders,
+    device,
+    numClasses: data.train.numClasses,
+    rng: new Rng(deriveSeed(seed, `method:${method.id}`)),
+    seed,
+    originalTrainLogits,
+  };
+  const history: History = { epochs: [], steps: [] };
+  const start0 = method.fromScratch ? null : record(0, originalPredictions);
+  if (start0) {
+    history.epochs.push(start0);
+    emit({ type: 'epoch', record: start0 });
+  }
+
+  const run = method.prepare(ctx, options);
+  const perEpoch = stepsPerEpoch(method.iteration, loaders);
+  emit({ type: 'start', method: method.id, epochs: options.epochs, stepsPerEpoch: perEpoch, options: { ...options } as Record<string, unknown> });
+  let seconds = 0;
+  let final: SetPredictions | null = null;
+  let optimizer: AnyOptimizer | null = null;
+  try {
+    const t0 = performance.now();
+    if (run.apply) {
+      run.apply();
+      seconds += (performance.now() - t0) / 1000;
+    } else {
+      optimizer = buildOptimizer(options, run.parameters ? run.parameters() : model.trainableParameters());
+      const masks = run.gradMasks?.() ?? null;
+      if (masks) optimizer.setGradMask(masks);
+      const totalSteps = options.scheduleStep === 'batch' ? Math.max(1, options.epochs * Math.max(perEpoch, 1)) : options.epochs;
+      const scheduler: Scheduler | null = options.schedule === 'cosine' ? new CosineAnnealingLR(optimizer, { tMax: totalSteps }) : null;
+      let globalStep = 0;
+      seconds += (performance.now() - t0) / 1000;
+      for (let epoch = 1; epoch <= options.epochs; epoch++) {
+        const e0 = performance.now();
+        run.epochStart?.(epoch);
+        const iteration = run.iterationFor?.(epoch) ?? method.iteration;
+        model.train(options.studentMode === 'train');
+        for (const batch of batches(iteration, loaders, epoch - 1, device)) {
+          const stepRecord = tidy((): StepRecord => {
+            const out = run.step({ ...batch, epoch });
+            const facc = batchAccuracy(out.forgetLogits, batch.forget);
+            const racc = batchAccuracy(out.retainLogits, batch.retain);
+            const loss = out.loss.item();
+            optimizer!.zeroGrad(true);
+            out.loss.backward();
+            optimizer!.step();
+            return { step: globalStep, facc, racc, loss };
+          });
+          if (options.scheduleStep === 'batch') scheduler?.step();
+          globalStep++;
+          history.steps.push(stepRecord);
+          emit({ type: 'step', epoch, record: stepRecord, stepsPerEpoch: perEpoch });
+          if (!Number.isFinite(stepRecord.loss)) {
+            throw new OptionError(`${method.id}: the loss became ${stepRecord.loss} at step ${globalStep}; lower the learning rate`);
+          }
+        }
+        if (options.scheduleStep === 'epoch') scheduler?.step();
+        seconds += (performance.now() - e0) / 1000;
+        if (input.evalEveryEpoch !== false || epoch === options.epochs) {
+          emit({ type: 'evaluate', epoch, what: 'forget / retain / test sets' });
+          final = predictSets(model, data, split, device);
+          const r = record(epoch, final);
+          history.epochs.push(r);
+          emit({ type: 'epoch', record: r });
+        }
+      }
+    }
+  } catch (error) {
+    model.dispose();
+    throw error;
+  } finally {
+    optimizer?.dispose();
+    run.dispose();
+  }
+  model.eval();
+  if (!final) {
+    emit({ type: 'evaluate', epoch: options.epochs, what: 'forget / retain / test sets' });
+    final = predictSets(model, data, split, device);
+    const r = record(Math.max(options.epochs, 1), final);
+    history.epochs.push(r);
+    emit({ type: 'epoch', record: r });
+  }
+  emit({ type: 'end', seconds });
+  return { model, history, seconds, final, original: originalPredictions };
+}
+
+/** The original's logits for every training example, placed by data-set index. */
+function trainLogits(p: SetPredictions, trainSize: number): Float32Array {
+  const c = p.retain.numClasses;
+  const out = new Float32Array(trainSize * c);
+  for (const part of [p.retain, p.forget]) {
+    for (let i = 0; i < part.indices.length; i++) {
+      out.set(part.logits.subarray(i * c, (i + 1) * c), part.indices[i] * c);
+    }
+  }
+  return out;
+}
+
+/** Random crop (padding 4 for 32×32, 2 for 28×28) and, for colour images, horizontal flips. */
+export function defaultAugment(data: DatasetPair): { cropPadding: number; flip: boolean } {
+  const [c, h] = data.train.shape;
+  return { cropPadding: h >= 32 ? 4 : 2, flip: c === 3 };
+}
+
+function validateLoopOptions(o: LoopOptions): void {
+  const positiveInt = (name: string, v: unknown): void => {
+    if (!Number.isInteger(v) || (v as number) < 0) throw new OptionError(`Expected a non-negative integer for ${name} but received ${String(v)}`);
+  };
+  positiveInt('epochs', o.epochs);
+  positiveInt('batchSize', o.batchSize);
+  if (o.batchSize < 1) throw new OptionError(`Expected a positive batchSize but received ${o.batchSize}`);
+  if (!(o.lr >= 0)) throw new OptionError(`Expected a non-negative number for lr but received ${String(o.lr)}`);
+  if (o.studentMode !== 'train' && o.studentMode !== 'eval') {
+    throw new OptionError(`Expected studentMode 'train' or 'eval' but received '${String(o.studentMode)}'`);
+  }
+  if (o.schedule !== 'cosine' && o.schedule !== 'constant') {
+    throw new OptionError(`Expected schedule 'cosine' or 'constant' but received '${String(o.schedule)}'`);
+  }
+}
+
+

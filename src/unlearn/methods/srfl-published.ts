@@ -1,0 +1,87 @@
+/**
+ * `srfl-published`: the author's published `srfl` (train.py), as docs/srfl.md lists it:
+ * shifts {−3, +3} per batch, and
+ *
+ *   loss = 0.8·KL_forget(rolled) + 0.1·KL_retain + 1.1·CE_w(z_s^r, y_r) + (mean cos(z_s^f, z_t^f) − 1)
+ *
+ * where the cosine is against the *unrolled* teacher forget logits (minimising it pushes the
+ * student away from the teacher's direction). SGD lr 1e-3, momentum 0.9, weight decay 1e-4,
+ * cosine schedule per epoch, 1 epoch. The published code leaves the train/eval mode as the caller
+ * set it; Lethe puts the student in train mode, as a training script would.
+ */
+import { F, tensor, type Tensor } from '../../tensor/index.js';
+import { frozenTeacher, teacherLogits } from '../teacher.js';
+import type { MethodContext, MethodRun, StepInput, StepOutput, UnlearnMethod } from '../types.js';
+import { distill, drawShifts, rollRows, validateShifts, type SrflOptions } from './srfl.js';
+
+export interface SrflPublishedOptions extends SrflOptions {
+  /** Weight of cross-entropy on D_r. */
+  ceWeight: number;
+  /** Optional class weights of that cross-entropy (length = classes). */
+  classWeights: number[] | null;
+}
+
+export const SRFL_PUBLISHED_DEFAULTS: Readonly<SrflPublishedOptions> = Object.freeze({
+  epochs: 1,
+  optimizer: 'sgd',
+  lr: 1e-3,
+  momentum: 0.9,
+  weightDecay: 1e-4,
+  schedule: 'cosine',
+  scheduleStep: 'epoch',
+  batchSize: 128,
+  augment: false,
+  studentMode: 'train',
+  trainable: ['layer1.', 'layer2.'],
+  shifts: [-3, 3],
+  perSample: false,
+  forgetWeight: 0.8,
+  cosineWeight: 1,
+  retainWeight: 0.1,
+  temperature: 1,
+  ceWeight: 1.1,
+  classWeights: null,
+});
+
+/** The published loss on one retain and one forget batch. */
+export function srflPublishedLoss(
+  student: { forget: Tensor; retain: Tensor },
+  teacher: { forget: Tensor; rolledForget: Tensor; retain: Tensor },
+  retainLabels: Tensor,
+  o: Pick<SrflPublishedOptions, 'forgetWeight' | 'cosineWeight' | 'retainWeight' | 'temperature' | 'ceWeight'>,
+  classWeights: Tensor | null = null,
+): Tensor {
+  const klForget = distill(student.forget, teacher.rolledForget, o.temperature);
+  const klRetain = distill(student.retain, teacher.retain, o.temperature);
+  const ce = F.crossEntropy(student.retain, retainLabels, { weight: classWeights });
+  const cosine = F.cosineSimilarity(F.normalize(student.forget), F.normalize(teacher.forget), 1).mean().sub(1);
+  return klForget.mul(o.forgetWeight).add(klRetain, o.retainWeight).add(ce, o.ceWeight).add(cosine, o.cosineWeight);
+}
+
+export const srflPublished: UnlearnMethod<SrflPublishedOptions> = {
+  id: 'srfl-published',
+  summary: "sRFL as the author's published code runs it: ±3 shifts, 0.8·KL_f + 0.1·KL_r + 1.1·CE + (cos − 1)",
+  defaults: SRFL_PUBLISHED_DEFAULTS,
+  iteration: 'paired',
+  prepare(ctx: MethodContext, o: SrflPublishedOptions): MethodRun {
+    validateShifts(o.shifts, ctx.numClasses);
+    const teacher = frozenTeacher(ctx);
+    ctx.model.setTrainable(o.trainable);
+    const weights = o.classWeights ? tensor(o.classWeights, [o.classWeights.length], { device: ctx.device }) : null;
+    return {
+      step({ retain, forget }: StepInput): StepOutput {
+        const tf = teacherLogits(ctx, teacher, forget!);
+        const tr = teacherLogits(ctx, teacher, retain!);
+        const rolled = rollRows(tf, drawShifts(ctx.rng, o.shifts, forget!.size, o.perSample));
+        const sf = ctx.model.forward(forget!.x);
+        const sr = ctx.model.forward(retain!.x);
+        const loss = srflPublishedLoss({ forget: sf, retain: sr }, { forget: tf, rolledForget: rolled, retain: tr }, retain!.y, o, weights);
+        return { loss, forgetLogits: sf, retainLogits: sr };
+      },
+      dispose: () => {
+        teacher.dispose();
+        weights?.dispose();
+      },
+    };
+  },
+};

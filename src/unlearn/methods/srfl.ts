@@ -1,0 +1,134 @@
+/**
+ * sRFL, "simple Rolling in Forget Logits" (the user's method; docs/srfl.md pins it down):
+ * a frozen teacher copy; only the first two backbone stages train; the teacher's forget logits are
+ * rolled along the class dimension by a random shift, and the student is pulled toward the rolled
+ * logits on D_f (KL minus cosine similarity) while it distils the unrolled teacher on D_r.
+ *
+ *   loss = w_f·KL(softmax(roll(z_t^f)/T) ‖ softmax(z_s^f/T)) − w_c·mean cos(roll(z_t^f), z_s^f)
+ *        + w_r·KL(softmax(z_t^r/T) ‖ softmax(z_s^r/T))
+ *
+ * KL is `KLDivLoss(reduction="batchmean")` with log_softmax(student) input and softmax(teacher)
+ * target. The temperature divides logits only (no T² factor).
+ */
+import { F, tensor, type Tensor } from '../../tensor/index.js';
+import type { Rng } from '../../util/rng.js';
+import { OptionError } from '../../util/errors.js';
+import { frozenTeacher, teacherLogits } from '../teacher.js';
+import type { LoopOptions, MethodContext, MethodRun, StepInput, StepOutput, UnlearnMethod } from '../types.js';
+
+export interface SrflOptions extends LoopOptions {
+  /** Name prefixes of the parameters that train; everything else stays frozen. */
+  trainable: string[];
+  /** Roll shifts drawn uniformly (0 is never useful: it would not disturb the labels). */
+  shifts: number[];
+  /** One shift per batch (the seed) or one per sample. */
+  perSample: boolean;
+  /** Weight of KL(rolled teacher ‖ student) on D_f. */
+  forgetWeight: number;
+  /** Weight of the cosine-similarity term on D_f (subtracted). */
+  cosineWeight: number;
+  /** Weight of KL(teacher ‖ student) on D_r. */
+  retainWeight: number;
+  /** Softmax temperature of the KL terms. */
+  temperature: number;
+}
+
+/**
+ * Defaults, tuned so that `lethe demo` (Fashion-MNIST, ResNet-20, forgetting one class) drives
+ * eval-mode forget accuracy to ~0 while keeping retain accuracy within a few points (see README).
+ * The student trains in eval mode: in train mode, a one-class forget batch has batch-norm
+ * statistics of its own and the training-batch accuracy drops while the eval-mode model has not
+ * forgotten.
+ */
+export const SRFL_DEFAULTS: Readonly<SrflOptions> = Object.freeze({
+  epochs: 1,
+  optimizer: 'sgd',
+  lr: 1e-3,
+  momentum: 0.9,
+  weightDecay: 5e-4,
+  schedule: 'cosine',
+  scheduleStep: 'batch',
+  batchSize: 128,
+  augment: false,
+  studentMode: 'eval',
+  trainable: ['layer1.', 'layer2.'],
+  shifts: [-1, 1],
+  perSample: false,
+  forgetWeight: 1,
+  cosineWeight: 1,
+  retainWeight: 1,
+  temperature: 1,
+});
+
+/** Rolls each row of `logits` by its shift along the class dimension (`torch.roll(z, s, 1)`). */
+export function rollRows(logits: Tensor, shifts: number[]): Tensor {
+  const [n, c] = logits.shape;
+  if (shifts.length === 1) return logits.roll(shifts[0], 1);
+  // out[i, j] = logits[i, (j - s_i) mod c]
+  const index = new BigInt64Array(n * c);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < c; j++) index[i * c + j] = BigInt((((j - shifts[i]) % c) + c) % c);
+  }
+  const idx = tensor(index, [n, c], { device: logits.device });
+  const out = logits.gather(1, idx);
+  idx.dispose();
+  return out;
+}
+
+/** Draws the roll shifts for a batch of `n`: one per batch, or one per sample. */
+export function drawShifts(rng: Rng, shifts: number[], n: number, perSample: boolean): number[] {
+  const draw = (): number => shifts[rng.int(shifts.length)];
+  return perSample ? Array.from({ length: n }, draw) : [draw()];
+}
+
+export function validateShifts(shifts: number[], numClasses: number): void {
+  if (!Array.isArray(shifts) || shifts.length === 0 || shifts.some((s) => !Number.isInteger(s))) {
+    throw new OptionError(`Expected a non-empty list of integer shifts but received ${JSON.stringify(shifts)}`);
+  }
+  if (shifts.some((s) => ((s % numClasses) + numClasses) % numClasses === 0)) {
+    throw new OptionError(`Expected shifts that move every class (not multiples of ${numClasses}) but received ${JSON.stringify(shifts)}`);
+  }
+}
+
+/** KL(softmax(target/T) ‖ softmax(input/T)), batchmean. */
+export function distill(student: Tensor, teacher: Tensor, temperature: number): Tensor {
+  const s = temperature === 1 ? student : student.div(temperature);
+  const t = temperature === 1 ? teacher : teacher.div(temperature);
+  return F.klDiv(s.logSoftmax(1), t.softmax(1), { reduction: 'batchmean' });
+}
+
+/** The seed's sRFL loss on one retain and one forget batch. */
+export function srflLoss(
+  student: { forget: Tensor; retain: Tensor },
+  teacher: { rolledForget: Tensor; retain: Tensor },
+  o: Pick<SrflOptions, 'forgetWeight' | 'cosineWeight' | 'retainWeight' | 'temperature'>,
+): Tensor {
+  const klForget = distill(student.forget, teacher.rolledForget, o.temperature);
+  const cosine = F.cosineSimilarity(teacher.rolledForget, student.forget, 1).mean();
+  const klRetain = distill(student.retain, teacher.retain, o.temperature);
+  return klForget.mul(o.forgetWeight).sub(cosine, o.cosineWeight).add(klRetain, o.retainWeight);
+}
+
+export const srfl: UnlearnMethod<SrflOptions> = {
+  id: 'srfl',
+  summary: "sRFL (the seed's text): KL to rolled teacher forget logits − cosine + KL to the teacher on retain; trains layer1/layer2",
+  defaults: SRFL_DEFAULTS,
+  iteration: 'paired',
+  prepare(ctx: MethodContext, o: SrflOptions): MethodRun {
+    validateShifts(o.shifts, ctx.numClasses);
+    const teacher = frozenTeacher(ctx);
+    ctx.model.setTrainable(o.trainable);
+    return {
+      step({ retain, forget }: StepInput): StepOutput {
+        const tf = teacherLogits(ctx, teacher, forget!);
+        const tr = teacherLogits(ctx, teacher, retain!);
+        const rolled = rollRows(tf, drawShifts(ctx.rng, o.shifts, forget!.size, o.perSample));
+        const sf = ctx.model.forward(forget!.x);
+        const sr = ctx.model.forward(retain!.x);
+        const loss = srflLoss({ forget: sf, retain: sr }, { rolledForget: rolled, retain: tr }, o);
+        return { loss, forgetLogits: sf, retainLogits: sr };
+      },
+      dispose: () => teacher.dispose(),
+    };
+  },
+};

@@ -1,0 +1,32 @@
+/** A frozen teacher's logits for a batch: from the original's cached outputs, or a forward pass. */
+import { noGrad, tensor, type Tensor } from '../tensor/index.js';
+import type { TensorBatch } from '../models/predict.js';
+import type { Module } from '../nn/module.js';
+import type { MethodContext } from './types.js';
+
+/**
+ * The original model's eval-mode logits on `batch`. Without augmentation they were computed once
+ * for every training example, so this is a gather; otherwise `teacher` runs under no-grad.
+ */
+export function teacherLogits(ctx: MethodContext, teacher: Module, batch: TensorBatch): Tensor {
+  const cache = ctx.originalTrainLogits;
+  if (cache) {
+    const c = ctx.numClasses;
+    const rows = new Float32Array(batch.size * c);
+    for (let i = 0; i < batch.size; i++) {
+      const k = batch.indices[i];
+      rows.set(cache.subarray(k * c, (k + 1) * c), i * c);
+    }
+    return tensor(rows, [batch.size, c], { device: ctx.device });
+  }
+  return noGrad(() => teacher.forward(batch.x));
+}
+
+/** A frozen eval-mode copy of the original model (no parameter requires grad). */
+export function frozenTeacher(ctx: MethodContext): Module {
+  const teacher = ctx.original.clone();
+  teacher.to(ctx.device);
+  teacher.eval();
+  teacher.freeze();
+  return teacher;
+}

@@ -1,0 +1,115 @@
+/**
+ * The contract between the shared unlearning loop and the methods. The loop owns the optimizer,
+ * the schedule, the epochs, the data and the history; a method supplies its step.
+ */
+import type { DatasetPair } from '../data/dataset.js';
+import type { SplitLoaders } from '../data/loader.js';
+import type { Split } from '../data/split.js';
+import type { Module } from '../nn/module.js';
+import type { TensorBatch } from '../models/predict.js';
+import type { Tensor } from '../tensor/index.js';
+import type { Rng } from '../util/rng.js';
+import type { EpochRecord, StepRecord } from '../run/metrics.js';
+
+/** Batch-norm / dropout mode of the model while a method trains it. */
+export type StudentMode = 'train' | 'eval';
+
+/** What the loop iterates per epoch: retain batches paired with cycling forget batches, or one set alone. */
+export type Iteration = 'paired' | 'retain' | 'forget' | 'none';
+
+/** Options every method shares: the loop's recipe. Each method documents its own defaults. */
+export interface LoopOptions {
+  epochs: number;
+  /** 'sgd' | 'adam' | 'adamw' */
+  optimizer: 'sgd' | 'adam' | 'adamw';
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  /** Learning-rate schedule over the run: cosine annealing to 0, or constant. */
+  schedule: 'cosine' | 'constant';
+  /** Step the schedule per batch or per epoch. */
+  scheduleStep: 'batch' | 'epoch';
+  batchSize: number;
+  /** Forget-batch size (default: batchSize). */
+  forgetBatchSize?: number;
+  /** Random crop + flip on the training batches (the data set's usual augmentation). */
+  augment: boolean;
+  /** Batch-norm mode of the model being trained (see docs: the two modes disagree sharply). */
+  studentMode: StudentMode;
+}
+
+/** Everything a method may use. */
+export interface MethodContext {
+  /** The model being changed (starts as a copy of the original, or fresh for `retrain`). */
+  model: Module;
+  /** The original model, never modified (methods clone it when they need a teacher). */
+  original: Module;
+  data: DatasetPair;
+  split: Split;
+  loaders: SplitLoaders;
+  device: string;
+  numClasses: number;
+  /** Seeded generator for the method's own random choices. */
+  rng: Rng;
+  seed: number;
+  /**
+   * The original model's eval-mode logits for every training example (`[trainSize, C]`), computed
+   * once: a frozen teacher's outputs need no second forward pass when inputs are not augmented.
+   */
+  originalTrainLogits: Float32Array | null;
+}
+
+/** The batches of one step; which are present depends on the method's `iteration`. */
+export interface StepInput {
+  retain?: TensorBatch;
+  forget?: TensorBatch;
+  epoch: number;
+  step: number;
+}
+
+/** A step's loss, and the student's logits on each batch (for the seed's training-batch accuracies). */
+export interface StepOutput {
+  loss: Tensor;
+  retainLogits?: Tensor;
+  forgetLogits?: Tensor;
+}
+
+/** A method prepared for one run. */
+export interface MethodRun {
+  /** Parameters the optimizer updates (default: those that require grad). */
+  parameters?(): Tensor[];
+  /** Per-parameter 0/1 masks: masked-out entries never move (SalUn). */
+  gradMasks?(): Map<Tensor, Tensor> | null;
+  /** Called at the start of every epoch; may return `'skip'` to skip an epoch's steps. */
+  epochStart?(epoch: number): void;
+  /** Which batches the coming epoch iterates (SCRUB alternates); default the method's `iteration`. */
+  iterationFor?(epoch: number): Iteration;
+  /** One step's loss (the loop runs backward, the optimizer and the schedule). */
+  step(input: StepInput): StepOutput;
+  /** For methods with no training loop (SSD): the whole edit. */
+  apply?(): void;
+  /** Frees whatever the method created (teachers, masks). */
+  dispose(): void;
+}
+
+/** A registered unlearning method. `O` is its full, defaulted option set. */
+export interface UnlearnMethod<O extends LoopOptions = LoopOptions> {
+  id: string;
+  /** One line for `--help` and reports. */
+  summary: string;
+  defaults: Readonly<O>;
+  iteration: Iteration;
+  /** Start from a fresh model (the oracle) instead of a copy of the original. */
+  fromScratch?: boolean;
+  prepare(ctx: MethodContext, options: O): MethodRun;
+}
+
+/** Events the loop emits; reporters (progress bar, JSON) subscribe. */
+export type UnlearnEvent =
+  | { type: 'start'; method: string; epochs: number; stepsPerEpoch: number; options: Record<string, unknown> }
+  | { type: 'step'; epoch: number; record: StepRecord; stepsPerEpoch: number }
+  | { type: 'evaluate'; epoch: number; what: string }
+  | { type: 'epoch'; record: EpochRecord }
+  | { type: 'end'; seconds: number };
+
+export type EventHandler = (event: UnlearnEvent) => void;

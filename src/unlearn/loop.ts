@@ -100,6 +100,7 @@ function buildOptimizer(options: LoopOptions, params: Tensor[]): AnyOptimizer {
 
 function stepsPerEpoch(iteration: Iteration, loaders: SplitLoaders): number {
   if (iteration === 'forget') return loaders.forget.numBatches;
+  if (iteration === 'forget-then-retain') return loaders.forget.numBatches + loaders.retain.numBatches;
   if (iteration === 'none') return 0;
   return loaders.retain.numBatches;
 }
@@ -107,6 +108,12 @@ function stepsPerEpoch(iteration: Iteration, loaders: SplitLoaders): number {
 /** Yields one epoch's batches as tensors, freeing them after each step. */
 function* batches(iteration: Iteration, loaders: SplitLoaders, epoch: number, device: string): Generator<Omit<StepInput, 'epoch'>> {
   const wrap = (b: Batch): TensorBatch => toTensors(b, device);
+  if (iteration === 'forget-then-retain') {
+    let step = 0;
+    for (const b of batches('forget', loaders, epoch, device)) yield { ...b, step: step++ };
+    for (const b of batches('retain', loaders, epoch, device)) yield { ...b, step: step++ };
+    return;
+  }
   if (iteration === 'retain' || iteration === 'forget') {
     let step = 0;
     for (const b of loaders[iteration].epoch(epoch)) {
@@ -192,7 +199,10 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
       optimizer = buildOptimizer(options, run.parameters ? run.parameters() : model.trainableParameters());
       const masks = run.gradMasks?.() ?? null;
       if (masks) optimizer.setGradMask(masks);
-      const totalSteps = options.scheduleStep === 'batch' ? Math.max(1, options.epochs * Math.max(perEpoch, 1)) : options.epochs;
+      // Per-batch schedules span every step of the run; a method may iterate differently per epoch.
+      let batchesInRun = 0;
+      for (let e = 1; e <= options.epochs; e++) batchesInRun += Math.max(stepsPerEpoch(run.iterationFor?.(e) ?? method.iteration, loaders), 1);
+      const totalSteps = options.scheduleStep === 'batch' ? Math.max(1, batchesInRun) : options.epochs;
       const scheduler: Scheduler | null = options.schedule === 'cosine' ? new CosineAnnealingLR(optimizer, { tMax: totalSteps }) : null;
       let globalStep = 0;
       seconds += (performance.now() - t0) / 1000;

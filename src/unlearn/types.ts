@@ -14,8 +14,12 @@ import type { EpochRecord, StepRecord } from '../run/metrics.js';
 /** Batch-norm / dropout mode of the model while a method trains it. */
 export type StudentMode = 'train' | 'eval';
 
-/** What the loop iterates per epoch: retain batches paired with cycling forget batches, or one set alone. */
-export type Iteration = 'paired' | 'retain' | 'forget' | 'none';
+/**
+ * What the loop iterates per epoch: retain batches paired with cycling forget batches, one set
+ * alone, or a full pass over D_f followed by a full pass over D_r (SCRUB's max then min steps:
+ * each step then carries one of the two batches).
+ */
+export type Iteration = 'paired' | 'retain' | 'forget' | 'forget-then-retain' | 'none';
 
 /** Options every method shares: the loop's recipe. Each method documents its own defaults. */
 export interface LoopOptions {

@@ -442,6 +442,11 @@ Napi::Value Call(const Napi::CallbackInfo& info) {
     } catch (const c10::Error& e) {
       throw BindingError{(op ? op->name : std::string("call")) + ": " + e.what_without_backtrace(),
                          false};
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      // Some kernels throw a plain std::runtime_error (1.13's reshape size check): name the op too.
+      throw BindingError{(op ? op->name : std::string("call")) + ": " + e.what(), false};
     }
     Napi::Env env = info.Env();
     if (stack.size() == 1) return FromIValue(env, stack[0]);
@@ -460,6 +465,11 @@ Napi::Value CallInPlace(const Napi::CallbackInfo& info) {
     } catch (const c10::Error& e) {
       throw BindingError{(op ? op->name : std::string("call")) + ": " + e.what_without_backtrace(),
                          false};
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      // Some kernels throw a plain std::runtime_error (1.13's reshape size check): name the op too.
+      throw BindingError{(op ? op->name : std::string("call")) + ": " + e.what(), false};
     }
     return info.Env().Undefined();
   });

@@ -58,6 +58,7 @@ function finish(t: Tensor, options: CreateOptions): Tensor {
  */
 export function tensor(data: TypedArray | number[] | boolean[], shape?: number[], options: CreateOptions = {}): Tensor {
   const dtype = options.dtype ?? inferDtype(data);
+  const code = dtypeCode(dtype); // an unknown dtype says so before anything else
   const dims = shape ?? [data.length];
   const expected = dims.reduce((a, b) => a * b, 1);
   if (dims.some((d) => !Number.isInteger(d) || d < 0)) {
@@ -66,7 +67,7 @@ export function tensor(data: TypedArray | number[] | boolean[], shape?: number[]
   if (expected !== data.length) {
     throw new TensorArgumentError(`tensor(): data has ${data.length} elements but shape [${dims}] needs ${expected}`);
   }
-  return finish(wrap(native.fromBuffer(toBuffer(data, dtype), dims, dtypeCode(dtype))), options);
+  return finish(wrap(native.fromBuffer(toBuffer(data, dtype), dims, code)), options);
 }
 
 /** A 0-dimensional tensor holding one number. */

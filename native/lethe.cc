@@ -16,6 +16,7 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/generated/variable_factories.h>
 #include <torch/cuda.h>
+#include <torch/version.h>
 
 #include <malloc.h>
 
@@ -692,6 +693,14 @@ Napi::Value Schema(const Napi::CallbackInfo& info) {
   });
 }
 
+// The libtorch version the addon was built against, and whether it has CUDA kernels.
+Napi::Value Versions(const Napi::CallbackInfo& info) {
+  auto out = Napi::Object::New(info.Env());
+  out.Set("libtorch", TORCH_VERSION);
+  out.Set("cuda", torch::cuda::is_available() ? "available" : "unavailable");
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   static bool mallocTuned = false;
   if (!mallocTuned) {
@@ -727,6 +736,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount));
   exports.Set("cudaSynchronize", Napi::Function::New(env, CudaSynchronize));
+  exports.Set("versions", Napi::Function::New(env, Versions));
   exports.Set("setErrorClasses", Napi::Function::New(env, SetErrorClasses));
   return exports;
 }

@@ -71,6 +71,11 @@ export function getNumThreads(): number {
 const envThreads = Number(process.env.LETHE_NUM_THREADS);
 native.setNumThreads(Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism());
 
+/** The libtorch version Lethe was built against, and CUDA availability. */
+export function versions(): { libtorch: string; cuda: string } {
+  return native.versions();
+}
+
 export const cuda = {
   isAvailable: (): boolean => native.cudaIsAvailable(),
   deviceCount: (): number => native.cudaDeviceCount(),

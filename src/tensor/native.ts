@@ -47,6 +47,7 @@ export interface NativeBinding {
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
   memory(): { tensors: number; bytes: number };
+  versions(): { libtorch: string; cuda: string };
   setErrorClasses(torchError: new (message: string) => Error, argumentError: new (message: string) => Error): void;
 }
 

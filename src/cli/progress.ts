@@ -1,0 +1,94 @@
+/**
+ * A terminal reporter for the loop's events: a progress bar with ETA and the live training-batch
+ * forget / retain accuracy on every long step, and one line per evaluated epoch. On a terminal it
+ * redraws one line; otherwise (CI, logs) it prints a line every 10%.
+ */
+import type { UnlearnEvent } from '../unlearn/types.js';
+
+function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '--:--';
+  const m = Math.floor(s / 60);
+  const sec = Math.floor(s % 60);
+  return `${m}:${String(sec).padStart(2, '0')}`;
+}
+
+const pct = (v: number): string => (Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : '  -  ');
+
+export class ProgressReporter {
+  private readonly stream: NodeJS.WriteStream;
+  private readonly tty: boolean;
+  private label = '';
+  private epochs = 0;
+  private perEpoch = 0;
+  private started = 0;
+  private done = 0;
+  private lastPrinted = -1;
+  private recent: { facc: number; racc: number; loss: number }[] = [];
+
+  constructor(label: string, stream: NodeJS.WriteStream = process.stderr) {
+    this.stream = stream;
+    this.tty = stream.isTTY === true;
+    this.label = label;
+  }
+
+  readonly handle = (event: UnlearnEvent): void => {
+    switch (event.type) {
+      case 'start':
+        this.epochs = event.epochs;
+        this.perEpoch = event.stepsPerEpoch;
+        this.started = performance.now();
+        this.done = 0;
+        break;
+      case 'step':
+        this.done++;
+        this.recent.push(event.record);
+        if (this.recent.length > 20) this.recent.shift();
+        this.draw(event.epoch);
+        break;
+      case 'evaluate':
+        this.line(`${this.label}: evaluating ${event.what} (epoch ${event.epoch}) in eval mode`);
+        break;
+      case 'epoch': {
+        const r = event.record;
+        this.line(`${this.label}: epoch ${r.epoch}  eval-mode accuracy  forget ${pct(r.forget)}  retain ${pct(r.retain)}  test ${pct(r.test)}`);
+        break;
+      }
+      case 'end':
+        this.line(`${this.label}: done in ${formatSeconds(event.seconds)} (evaluation excluded)`);
+        break;
+    }
+  };
+
+  private mean(key: 'facc' | 'racc' | 'loss'): number {
+    const values = this.recent.map((r) => r[key]).filter(Number.isFinite);
+    return values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN;
+  }
+
+  private draw(epoch: number): void {
+    const total = this.epochs * this.perEpoch;
+    const fraction = total > 0 ? this.done / total : 0;
+    const elapsed = (performance.now() - this.started) / 1000;
+    const eta = this.done > 0 ? (elapsed / this.done) * (total - this.done) : NaN;
+    const width = 24;
+    const filled = Math.round(fraction * width);
+    const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
+    const text =
+      `${this.label} [${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% epoch ${epoch}/${this.epochs} ` +
+      `step ${this.done}/${total} ETA ${formatSeconds(eta)}  batch facc ${pct(this.mean('facc'))} racc ${pct(this.mean('racc'))} loss ${this.mean('loss').toFixed(3)}`;
+    if (this.tty) {
+      this.stream.write(`\r${text.slice(0, (this.stream.columns ?? 160) - 1)}\x1b[K`);
+    } else {
+      const decile = Math.floor(fraction * 10);
+      if (decile !== this.lastPrinted) {
+        this.lastPrinted = decile;
+        this.stream.write(`${text}\n`);
+      }
+    }
+  }
+
+  /** Prints a message on its own line (clearing a drawn bar first). */
+  line(text: string): void {
+    if (this.tty) this.stream.write('\r\x1b[K');
+    this.stream.write(`${text}\n`);
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * What the commands share: loading data, creating training and unlearning runs in run
+ * directories, writing reports, and the cache of trained originals (and oracles) the demo and
+ * comparisons reuse.
+ */
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { DatasetPair } from '../data/dataset.js';
+import { loadDataset } from '../data/registry.js';
+import { makeSplit, type Split } from '../data/split.js';
+import { renderRunReport, writeReport } from '../report/index.js';
+import type { Accuracies, RunMetrics } from '../run/metrics.js';
+import {
+  getLetheVersion,
+  isCompleteRun,
+  loadRunModel,
+  readConfig,
+  readMetrics,
+  RUN_FILES,
+  runVersions,
+  saveRunModel,
+  writeConfig,
+  writeMetrics,
+  writeRunSplit,
+  type RunConfig,
+} from '../run/rundir.js';
+import { getNumThreads, setNumThreads } from '../tensor/index.js';
+import { train, unlearn } from '../unlearn/api.js';
+import { TRAIN_DEFAULTS } from '../unlearn/methods/supervised.js';
+import { getMethod, resolveOptions } from '../unlearn/registry.js';
+import { OptionError } from '../util/errors.js';
+import { ProgressReporter } from './progress.js';
+
+export interface Common {
+  seed: number;
+  device: string;
+  threads?: number;
+}
+
+const datasets = new Map<string, Promise<DatasetPair>>();
+
+/** Loads a data set once per process. */
+export function getData(spec: string): Promise<DatasetPair> {
+  let p = datasets.get(spec);
+  if (!p) {
+    p = loadDataset(spec);
+    datasets.set(spec, p);
+  }
+  return p;
+}
+
+export function applyThreads(common: Common): void {
+  if (common.threads !== undefined) setNumThreads(common.threads);
+}
+
+export interface TrainRunInput extends Common {
+  data: string;
+  model: string;
+  options: Record<string, unknown>;
+  out: string;
+}
+
+/** Trains an original model into a run directory. */
+export async function trainRun(input: TrainRunInput): Promise<RunMetrics> {
+  applyThreads(input);
+  const data = await getData(input.data);
+  const modelOptions = { inChannels: data.train.shape[0], numClasses: data.train.numClasses };
+  const progress = new ProgressReporter(`train ${input.model}`);
+  const options = resolveOptions(getMethod('retrain'), input.options) as unknown as Record<string, unknown>;
+  const result = train({
+    architecture: { name: input.model, options: modelOptions },
+    data,
+    options,
+    seed: input.seed,
+    device: input.device,
+    onEvent: progress.handle,
+  });
+  const config: RunConfig = {
+    command: 'train',
+    method: 'train',
+    data: input.data,
+    model: input.model,
+    modelOptions,
+    forget: 'none',
+    seed: input.seed,
+    device: input.device,
+    threads: getNumThreads(),
+    options,
+    createdAt: new Date().toISOString(),
+    versions: runVersions(),
+  };
+  writeConfig(input.out, config);
+  writeRunSplit(input.out, result.split);
+  saveRunModel(input.out, result.model, config);
+  writeMetrics(input.out, result.metrics);
+  await writeRunReport(input.out);
+  result.model.dispose();
+  return result.metrics;
+}
+
+export interface UnlearnRunInput extends Common {
+  /** Run directory of the original model. */
+  from: string;
+  forget: string;
+  method: string;
+  options: Record<string, unknown>;
+  out: string;
+  /** Reuse a split (e.g. the one of an oracle run with the same forget set and seed). */
+  split?: Split;
+  /** The oracle's accuracies, for the report's verdict. */
+  oracle?: Accuracies;
+}
+
+/** Loads the original run, draws the split, runs the method and writes the run directory. */
+export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
+  applyThreads(input);
+  if (!isCompleteRun(input.from)) {
+    throw new OptionError(`--from ${input.from}: not a finished Lethe run directory (expected ${RUN_FILES.config}, ${RUN_FILES.model}, ${RUN_FILES.metrics})`);
+  }
+  const original = readConfig(input.from);
+  const data = await getData(original.data);
+  const method = getMethod(input.method);
+  const options = resolveOptions(method, method.id === 'retrain' ? { ...original.options, ...input.options } : input.options);
+  const split = input.split ?? makeSplit({ train: data.train, testSize: data.test.labels.length, forgetSpec: input.forget, seed: input.seed });
+  const model = loadRunModel(input.from);
+  const progress = new ProgressReporter(method.id);
+  let result;
+  try {
+    result = unlearn({
+      model,
+      architecture: { name: original.model, options: original.modelOptions },
+      data,
+      split,
+      method: method.id,
+      options: options as unknown as Record<string, unknown>,
+      seed: input.seed,
+      device: input.device,
+      onEvent: progress.handle,
+    });
+  } finally {
+    model.dispose();
+  }
+  const config: RunConfig = {
+    command: 'unlearn',
+    method: method.id,
+    data: original.data,
+    model: original.model,
+    modelOptions: original.modelOptions,
+    forget: input.forget,
+    seed: input.seed,
+    device: input.device,
+    threads: getNumThreads(),
+    options: options as unknown as Record<string, unknown>,
+    from: resolve(input.from),
+    createdAt: new Date().toISOString(),
+    versions: runVersions(),
+  };
+  mkdirSync(input.out, { recursive: true });
+  writeConfig(input.out, config);
+  writeRunSplit(input.out, split);
+  saveRunModel(input.out, result.model, config);
+  writeMetrics(input.out, result.metrics);
+  await writeRunReport(input.out, input.oracle);
+  result.model.dispose();
+  return result.metrics;
+}
+
+/** Renders `report.html` of a run directory from its files. */
+export async function writeRunReport(dir: string, oracle?: Accuracies, out = join(dir, RUN_FILES.report)): Promise<string> {
+  const config = readConfig(dir);
+  const metrics = readMetrics(dir);
+  const data = await getData(config.data).catch(() => null);
+  const html = renderRunReport({
+    metrics,
+    config: config as unknown as Record<string, unknown>,
+    classNames: data ? [...data.train.classNames] : undefined,
+    title: `Lethe: ${config.method} on ${config.data} (${config.model}, forget ${config.forget})`,
+    oracle,
+  });
+  await writeReport(out, html);
+  return out;
+}
+
+/** The directory where trained originals (and oracles) are cached across runs. */
+export function cacheDir(): string {
+  return process.env.LETHE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'lethe');
+}
+
+/** A cache key for everything that determines a trained model. */
+export function cacheKey(parts: Record<string, unknown>): string {
+  return createHash('sha256')
+    .update(JSON.stringify({ ...parts, lethe: getLetheVersion() }))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/**
+ * Ensures `out` holds a finished run, copying it from the cache when there, and otherwise creating
+ * it with `make` and storing a copy in the cache. Returns whether the cache was used.
+ */
+export async function cachedRun(kind: string, key: string, out: string, make: (dir: string) => Promise<unknown>): Promise<boolean> {
+  if (isCompleteRun(out)) return true;
+  const cached = join(cacheDir(), `${kind}-${key}`);
+  if (isCompleteRun(cached)) {
+    rmSync(out, { recursive: true, force: true });
+    cpSync(cached, out, { recursive: true });
+    return true;
+  }
+  await make(out);
+  mkdirSync(cacheDir(), { recursive: true });
+  const tmp = `${cached}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  cpSync(out, tmp, { recursive: true });
+  rmSync(cached, { recursive: true, force: true });
+  renameSync(tmp, cached);
+  return false;
+}
+
+/** The training recipe's options as recorded for a cache key. */
+export function recipe(overrides: Record<string, unknown>): Record<string, unknown> {
+  return { ...TRAIN_DEFAULTS, ...overrides };
+}
+

@@ -242,7 +242,7 @@ export abstract class Module {
     const replaced = new Map<unknown, unknown>();
     const cloneTensor = (t: Tensor | null): Tensor | null => {
       if (!t) return t;
-      const c = keep(noGrad(() => t.detach().clone()));
+      const c = keep(noGrad(() => t.clone()));
       if (t.requiresGrad) c.requiresGrad_(true);
       replaced.set(t, c);
       return c;

@@ -3,6 +3,14 @@ import { OptionError } from '../util/errors.js';
 import { finetune, retrain } from './methods/supervised.js';
 import { srfl } from './methods/srfl.js';
 import { srflPublished } from './methods/srfl-published.js';
+import { neggrad } from './methods/neggrad.js';
+import { neggradPlus } from './methods/neggrad-plus.js';
+import { randomLabel } from './methods/random-label.js';
+import { badTeacher } from './methods/bad-teacher.js';
+import { scrub } from './methods/scrub.js';
+import { salun } from './methods/salun.js';
+import { l1Sparse } from './methods/l1-sparse.js';
+import { ssd } from './methods/ssd.js';
 import type { LoopOptions, UnlearnMethod } from './types.js';
 
 const METHODS = new Map<string, UnlearnMethod<LoopOptions>>();
@@ -13,6 +21,9 @@ export function registerMethod<O extends LoopOptions>(method: UnlearnMethod<O>):
 }
 
 for (const m of [srfl, srflPublished, finetune, retrain]) registerMethod(m as unknown as UnlearnMethod<LoopOptions>);
+for (const m of [neggrad, neggradPlus, randomLabel, badTeacher, scrub, salun, l1Sparse, ssd]) {
+  registerMethod(m as unknown as UnlearnMethod<LoopOptions>);
+}
 
 export function methodIds(): string[] {
   return [...METHODS.keys()];

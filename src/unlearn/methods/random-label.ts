@@ -1,0 +1,76 @@
+/**
+ * Random labels (Golatkar et al.; SalUn's "RL"): cross-entropy toward a random wrong label
+ * y′ ≠ y on each forget example, plus ordinary cross-entropy on D_r. Each step pairs a retain
+ * batch with a cycling forget batch; labels are redrawn every time a forget example is seen, from
+ * the run's seeded generator.
+ */
+import { F, tensor, type Tensor } from '../../tensor/index.js';
+import type { Rng } from '../../util/rng.js';
+import { OptionError } from '../../util/errors.js';
+import type { LoopOptions, MethodContext, MethodRun, StepInput, UnlearnMethod } from '../types.js';
+import { checkRange, trainOnly } from './neggrad.js';
+
+export interface RandomLabelOptions extends LoopOptions {
+  /** Weight of CE toward the random labels on D_f. */
+  forgetWeight: number;
+  /** Weight of CE on D_r. */
+  retainWeight: number;
+  /** Name prefixes of the parameters that train; empty: all. */
+  trainable: string[];
+}
+
+/** baselines.md: lr ~0.01, 10 epochs; SGD momentum 0.9, wd 5e-4, batch 256 as in SalUn's code. */
+export const RANDOM_LABEL_DEFAULTS: Readonly<RandomLabelOptions> = Object.freeze({
+  epochs: 10,
+  optimizer: 'sgd',
+  lr: 0.01,
+  momentum: 0.9,
+  weightDecay: 5e-4,
+  schedule: 'constant',
+  scheduleStep: 'epoch',
+  batchSize: 256,
+  augment: false,
+  studentMode: 'train',
+  forgetWeight: 1,
+  retainWeight: 1,
+  trainable: [],
+});
+
+/**
+ * A uniformly drawn label different from each of `labels` (int64 `[n]`), as an int64 tensor on
+ * `device`: y′ = (y + 1 + k) mod C with k uniform in 0..C−2.
+ */
+export function randomOtherLabels(labels: Tensor, numClasses: number, rng: Rng, device: string): Tensor {
+  if (numClasses < 2) throw new OptionError(`Random labels need at least 2 classes but the data set has ${numClasses}`);
+  const y = labels.data<'int64'>();
+  const out = new BigInt64Array(y.length);
+  for (let i = 0; i < y.length; i++) out[i] = BigInt((Number(y[i]) + 1 + rng.int(numClasses - 1)) % numClasses);
+  return tensor(out, [y.length], { device });
+}
+
+/** CE toward random wrong labels on the forget batch plus CE on the retain batch (SalUn reuses it). */
+export function randomLabelRun(ctx: MethodContext, o: Pick<RandomLabelOptions, 'forgetWeight' | 'retainWeight'>, method: string): MethodRun {
+  checkRange(method, 'forgetWeight', o.forgetWeight, 0, Infinity);
+  checkRange(method, 'retainWeight', o.retainWeight, 0, Infinity);
+  return {
+    step({ retain, forget }: StepInput) {
+      const yRandom = randomOtherLabels(forget!.y, ctx.numClasses, ctx.rng, ctx.device);
+      const f = ctx.model.forward(forget!.x);
+      const r = ctx.model.forward(retain!.x);
+      const loss = F.crossEntropy(f, yRandom).mul(o.forgetWeight).add(F.crossEntropy(r, retain!.y), o.retainWeight);
+      return { loss, retainLogits: r, forgetLogits: f };
+    },
+    dispose() {},
+  };
+}
+
+export const randomLabel: UnlearnMethod<RandomLabelOptions> = {
+  id: 'random-label',
+  summary: 'CE toward random wrong labels on D_f plus CE on D_r',
+  defaults: RANDOM_LABEL_DEFAULTS,
+  iteration: 'paired',
+  prepare(ctx: MethodContext, o: RandomLabelOptions): MethodRun {
+    trainOnly(ctx.model, o.trainable);
+    return randomLabelRun(ctx, o, 'random-label');
+  },
+};

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import {
   dispose,
   F,
+  getNumThreads,
   keep,
   manualSeed,
   memory,
@@ -14,6 +15,7 @@ import {
   ones,
   randint,
   randn,
+  setNumThreads,
   TensorArgumentError,
   tidy,
   zeros,
@@ -35,6 +37,10 @@ test('2,000 SGD steps of a conv + linear model keep tensors and resident memory 
   const made = before.tensors + params.length + 2;
   assert.equal(memory().tensors, made);
 
+  // One intra-op thread: these ops are tiny, and OpenMP's spinning workers made the loop 20x
+  // slower whenever other processes shared the two cores.
+  const threads = getNumThreads();
+  setNumThreads(1);
   const losses: number[] = [];
   let at500 = { rss: 0, tensors: 0, bytes: 0 };
   for (let step = 1; step <= 2000; step++) {
@@ -55,6 +61,7 @@ test('2,000 SGD steps of a conv + linear model keep tensors and resident memory 
     if (step === 500) at500 = { rss: process.memoryUsage().rss, ...memory() };
   }
   const at2000 = { rss: process.memoryUsage().rss, ...memory() };
+  setNumThreads(threads);
 
   // Live handles: parameters and data only (gradients live inside libtorch, not as handles).
   assert.equal(at500.tensors, made);

@@ -9,7 +9,8 @@ import { methodIds, getMethod } from '../unlearn/registry.js';
 import { modelNames } from '../models/registry.js';
 import { DATASET_NAMES } from '../data/registry.js';
 import { LetheError, OptionError } from '../util/errors.js';
-import { cachedRun, cacheKey, recipe, trainRun, unlearnRun, writeRunReport, type Common } from './runs.js';
+import { compare } from './compare.js';
+import { cachedRun, cacheKey, evaluateRuns, recipe, trainRun, unlearnRun, writeRunReport, type Common } from './runs.js';
 import { helpText, intOption, methodOverrides, numberOption, parseCommand, type OptionTable, type Parsed } from './options.js';
 
 interface Command {
@@ -129,36 +130,130 @@ const COMMANDS: Record<string, Command> = {
       console.log(`report: ${path}`);
     },
   },
+  eval: {
+    usage: 'lethe eval <run-dir> [<run-dir>...] --oracle <retrain-run-dir> [--oracle <dir>...]',
+    description: [
+      'Did it forget? Membership inference (simple MIA on loss, MIA-efficacy on confidence), gaps to the',
+      'retrain oracle and their mean (Avg Gap), time vs retraining, and with 2+ runs and 2+ oracles of the',
+      "same split, the NeurIPS 2023 forgetting quality and score. Written into each run's metrics.json.",
+    ].join('\n'),
+    options: {
+      oracle: { type: 'string', multiple: true, description: "a 'retrain' run of the same forget set (repeat for several seeds)", placeholder: 'dir' },
+    },
+    examples: ['lethe unlearn --from runs/original --forget class:3 --method retrain --out runs/retrain', 'lethe eval runs/srfl --oracle runs/retrain'],
+    async run({ values, positionals }) {
+      if (positionals.length === 0) throw new OptionError("lethe eval: expected at least one run directory (see 'lethe eval --help')");
+      const c = common(values);
+      const metrics = await evaluateRuns(positionals, (values.oracle as string[] | undefined) ?? [], c.device);
+      metrics.forEach((m, i) => {
+        console.log(`${positionals[i]}: simple MIA ${m.mia!.simple.toFixed(3)}  MIA-efficacy ${m.mia!.efficacy.toFixed(3)}  Avg Gap ${m.gap!.avg.toFixed(3)}  time ${m.timeRatio!.toFixed(2)}x retrain${m.neurips ? `  NeurIPS F ${m.neurips.forgettingQuality.toFixed(3)} score ${m.neurips.score.toFixed(3)}` : ''}`);
+      });
+    },
+  },
+  compare: {
+    usage: 'lethe compare --methods srfl,finetune,neggrad+ --forget random:0.1 --seeds 3 [--from <run-dir>] --out <dir>',
+    description: 'Run the retrain oracle and every method for each seed on one split, evaluate them all, and write comparison.json and report.html.',
+    options: {
+      methods: { type: 'string', description: 'comma-separated method ids', default: 'srfl,finetune,neggrad+,scrub,salun', placeholder: 'ids' },
+      forget: { type: 'string', description: 'forget set spec', default: 'random:0.1', placeholder: 'spec' },
+      seeds: { type: 'string', description: 'runs per method (N ≥ 2 for the NeurIPS score)', default: '3', placeholder: 'n' },
+      from: { type: 'string', description: 'run directory of the trained original (default: train one into <out>/original)', placeholder: 'dir' },
+      data: { type: 'string', description: `${dataHelp} (when training the original)`, default: 'fashion-mnist', placeholder: 'spec' },
+      model: { type: 'string', description: 'architecture (when training the original)', default: 'resnet20', placeholder: 'name' },
+      out: { type: 'string', description: 'comparison directory', default: 'runs/compare', placeholder: 'dir' },
+      opt: { type: 'string', multiple: true, description: 'a method option, e.g. --opt srfl.lr=0.01', placeholder: 'method.key=value' },
+    },
+    examples: ['lethe compare --methods srfl,finetune,neggrad+,scrub,salun --forget random:0.1 --seeds 3'],
+    async run({ values }) {
+      const c = common(values);
+      const out = String(values.out);
+      const started = performance.now();
+      let from = typeof values.from === 'string' ? values.from : join(out, 'original');
+      if (typeof values.from !== 'string') {
+        const data = String(values.data);
+        const model = String(values.model);
+        await cachedRun('original', cacheKey({ data, model, trainOptions: recipe({}), seed: c.seed }), from, (dir) => trainRun({ ...c, data, model, options: {}, out: dir }));
+      }
+      const perMethod: Record<string, Record<string, unknown>> = {};
+      for (const [key, value] of Object.entries(methodOverrides(values))) {
+        const dot = key.indexOf('.');
+        if (dot <= 0) throw new OptionError(`--opt ${key}: expected method.key=value`);
+        (perMethod[key.slice(0, dot)] ??= {})[key.slice(dot + 1)] = value;
+      }
+      const seeds = intOption(values, 'seeds', 1) ?? 3;
+      const comparison = await compare({
+        ...c,
+        from,
+        methods: String(values.methods).split(',').filter(Boolean),
+        forget: String(values.forget),
+        seeds,
+        out,
+        options: perMethod,
+        onRun: (label) => console.error(`compare: running ${label}`),
+      });
+      for (const e of comparison.entries) {
+        const m = e.metrics;
+        const f = (k: string): string => (m[k] ? `${m[k].mean.toFixed(3)}±${m[k].std.toFixed(3)}` : '-');
+        console.log(`${e.method.padEnd(15)} forget ${f('accuracy.forget')}  retain ${f('accuracy.retain')}  test ${f('accuracy.test')}  MIA ${f('mia.simple')}  Avg Gap ${f('gap.avg')}  s ${f('seconds')}`);
+      }
+      console.log(`comparison: ${join(out, 'comparison.json')}, report: ${join(out, 'report.html')} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+    },
+  },
   demo: {
     usage: 'lethe demo [--forget class:3] [--out runs/demo]',
     description: [
-      'The whole story on Fashion-MNIST with ResNet-20: train the original (once; cached for later runs),',
-      'unlearn the forget set with sRFL, and write the report with the forget/retain accuracy curves.',
+      'The whole story on Fashion-MNIST with ResNet-20: train the original (once; cached), retrain the',
+      'oracle without the forget set (cached), unlearn with sRFL and two baselines (finetune, neggrad+),',
+      'and report whether each forgot, next to the seed\'s forget/retain accuracy curves.',
     ].join('\n'),
     options: {
       forget: { type: 'string', description: 'forget set (the seed itself used random:0.1)', default: 'class:3', placeholder: 'spec' },
       method: { type: 'string', description: 'unlearning method', default: 'srfl', placeholder: 'id' },
+      baselines: { type: 'string', description: "baselines to run beside it ('' for none)", default: 'finetune,neggrad+', placeholder: 'ids' },
       data: { type: 'string', description: dataHelp, default: 'fashion-mnist', placeholder: 'spec' },
       out: { type: 'string', description: 'directory for the demo runs', default: 'runs/demo', placeholder: 'dir' },
       opt: TRAINING_OPTIONS.opt,
     },
-    examples: ['lethe demo', 'lethe demo --forget random:0.1', 'lethe demo --out /tmp/lethe-demo'],
+    examples: ['lethe demo', 'lethe demo --forget random:0.1', 'lethe demo --out /tmp/lethe-demo --baselines ""'],
     async run({ values }) {
       const c = common(values);
       const out = String(values.out);
       const data = String(values.data);
+      const forget = String(values.forget);
       const started = performance.now();
-      const trainOptions = recipe({});
-      const key = cacheKey({ data, model: 'resnet20', trainOptions, seed: c.seed });
-      const originalDir = join(out, 'original');
-      const cached = await cachedRun('original', key, originalDir, (dir) =>
-        trainRun({ ...c, data, model: 'resnet20', options: {}, out: dir }),
+      const original = join(out, 'original');
+      const trainKey = cacheKey({ data, model: 'resnet20', trainOptions: recipe({}), seed: c.seed });
+      const cached = await cachedRun('original', trainKey, original, (dir) => trainRun({ ...c, data, model: 'resnet20', options: {}, out: dir }));
+      console.log(cached ? `original model: reused from the cache (${original})` : `original model: trained (${original})`);
+      const oracle = join(out, 'retrain');
+      const oracleCached = await cachedRun('retrain', cacheKey({ trainKey, forget }), oracle, (dir) =>
+        unlearnRun({ ...c, from: original, forget, method: 'retrain', options: {}, out: dir }),
       );
-      console.log(cached ? `original model: reused from the cache (${originalDir})` : `original model: trained (${originalDir})`);
+      console.log(oracleCached ? `retrain oracle: reused from the cache (${oracle})` : `retrain oracle: trained (${oracle})`);
       const method = getMethod(String(values.method)).id;
-      const runDir = join(out, method);
-      await unlearnRun({ ...c, from: originalDir, forget: String(values.forget), method, options: methodOverrides(values), out: runDir });
-      printSummary(method, runDir);
+      const runs = [join(out, method)];
+      await unlearnRun({ ...c, from: original, forget, method, options: methodOverrides(values), out: runs[0] });
+      for (const id of String(values.baselines).split(',').filter(Boolean)) {
+        const baseline = getMethod(id).id;
+        // The NeurIPS 2023 kit's official baseline budget: one epoch.
+        const options = { epochs: 1 };
+        const dir = join(out, baseline);
+        const hit = await cachedRun(baseline, cacheKey({ trainKey, forget, options }), dir, (d) =>
+          unlearnRun({ ...c, from: original, forget, method: baseline, options, out: d }),
+        );
+        if (hit) console.log(`${baseline}: reused from the cache (${dir})`);
+        runs.push(dir);
+      }
+      const metrics = await evaluateRuns(runs, [oracle], c.device);
+      console.log('');
+      console.log(`Did it forget? eval-mode accuracy vs the retrain oracle (forget ${forget})`);
+      const o = metrics[0].oracle!;
+      const row = (name: string, a: { forget: number; retain: number; test: number }, mia: number, gap: string): string =>
+        `  ${name.padEnd(15)} forget ${pct(a.forget).padStart(6)}  retain ${pct(a.retain).padStart(6)}  test ${pct(a.test).padStart(6)}  MIA-eff ${mia.toFixed(3)}  ${gap}`;
+      console.log(row('retrain oracle', o.accuracy, o.mia.efficacy, ''));
+      runs.forEach((dir, i) => console.log(row(readMetrics(dir).method, metrics[i].accuracy, metrics[i].mia!.efficacy, `Avg Gap ${metrics[i].gap!.avg.toFixed(3)}`)));
+      console.log('');
+      printSummary(method, runs[0]);
       console.log(`demo finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     },
   },

@@ -9,7 +9,9 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { DatasetPair } from '../data/dataset.js';
 import { loadDataset } from '../data/registry.js';
-import { makeSplit, type Split } from '../data/split.js';
+import { makeSplit, readSplit, type Split } from '../data/split.js';
+import { gapToOracle, membershipInference, neuripsEvaluation } from '../eval/evaluate.js';
+import { predictSets, type SetPredictions } from '../models/predict.js';
 import { renderRunReport, writeReport } from '../report/index.js';
 import type { Accuracies, RunMetrics } from '../run/metrics.js';
 import {
@@ -223,3 +225,93 @@ export function recipe(overrides: Record<string, unknown>): Record<string, unkno
   return { ...TRAIN_DEFAULTS, ...overrides };
 }
 
+
+/** A run directory's eval-mode predictions on its split's sets (computed once per process). */
+const predictionCache = new Map<string, Promise<{ predictions: SetPredictions; split: Split; config: RunConfig }>>();
+
+export function runPredictions(dir: string, device: string): Promise<{ predictions: SetPredictions; split: Split; config: RunConfig }> {
+  const key = resolve(dir);
+  let p = predictionCache.get(key);
+  if (!p) {
+    p = (async () => {
+      const config = readConfig(dir);
+      const data = await getData(config.data);
+      const split = readSplit(dir);
+      const model = loadRunModel(dir);
+      try {
+        return { predictions: predictSets(model, data, split, device), split, config };
+      } finally {
+        model.dispose();
+      }
+    })();
+    predictionCache.set(key, p);
+  }
+  return p;
+}
+
+function sameIndices(a: Int32Array, b: Int32Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
+
+/**
+ * Evaluates unlearning runs against retrain-oracle runs of the same split: MIA for every model,
+ * gaps and time ratio to the oracles' mean, and, with at least two of each, the NeurIPS 2023
+ * forgetting quality and score over all of them. Results go into each run's metrics.json (and the
+ * oracles' own MIA into theirs); reports are re-rendered.
+ */
+export async function evaluateRuns(runs: string[], oracles: string[], device = 'cpu'): Promise<RunMetrics[]> {
+  if (oracles.length === 0) throw new OptionError('lethe eval: --oracle <retrain-run-dir> is required');
+  const oracleResults = [];
+  for (const dir of oracles) {
+    const r = await runPredictions(dir, device);
+    if (r.config.method !== 'retrain') {
+      throw new OptionError(`--oracle ${dir}: expected a 'retrain' run but it is '${r.config.method}'`);
+    }
+    const metrics = readMetrics(dir);
+    metrics.mia = membershipInference(r.predictions, r.config.seed);
+    writeMetrics(dir, metrics);
+    oracleResults.push({ dir, ...r, metrics });
+  }
+  const reference = oracleResults[0].split;
+  const oracle = {
+    accuracy: {
+      forget: mean(oracleResults.map((o) => o.metrics.accuracy.forget)),
+      retain: mean(oracleResults.map((o) => o.metrics.accuracy.retain)),
+      test: mean(oracleResults.map((o) => o.metrics.accuracy.test)),
+    },
+    mia: {
+      simple: mean(oracleResults.map((o) => o.metrics.mia!.simple)),
+      efficacy: mean(oracleResults.map((o) => o.metrics.mia!.efficacy)),
+    },
+    seconds: mean(oracleResults.map((o) => o.metrics.seconds)),
+    run: oracles.map((d) => resolve(d)).join(','),
+  };
+  const evaluated: { dir: string; predictions: SetPredictions; metrics: RunMetrics }[] = [];
+  for (const dir of runs) {
+    const r = await runPredictions(dir, device);
+    if (!sameIndices(r.split.forget, reference.forget) || !sameIndices(r.split.test, reference.test)) {
+      throw new OptionError(`${dir}: its split differs from the oracle's (${oracles[0]}); evaluate runs against an oracle of the same forget set and seed`);
+    }
+    const metrics = readMetrics(dir);
+    const mia = membershipInference(r.predictions, r.config.seed);
+    metrics.mia = mia;
+    metrics.gap = gapToOracle({ accuracy: metrics.accuracy, mia }, oracle);
+    metrics.timeRatio = metrics.seconds / oracle.seconds;
+    metrics.oracle = oracle;
+    evaluated.push({ dir, predictions: r.predictions, metrics });
+  }
+  if (evaluated.length >= 2 && oracleResults.length >= 2) {
+    const neurips = neuripsEvaluation(
+      evaluated.map((e) => e.predictions),
+      oracleResults.map((o) => o.predictions),
+    );
+    for (const e of evaluated) e.metrics.neurips = neurips;
+  }
+  for (const e of evaluated) {
+    writeMetrics(e.dir, e.metrics);
+    await writeRunReport(e.dir, oracle.accuracy);
+  }
+  return evaluated.map((e) => e.metrics);
+}

@@ -1,5 +1,7 @@
 /** Batched inference: a model's logits over a whole loader, in eval mode, without gradients. */
-import type { Batch, BatchSource } from '../data/loader.js';
+import type { DatasetPair, ImageDataset } from '../data/dataset.js';
+import { DataLoader, type Batch, type BatchSource } from '../data/loader.js';
+import type { Split } from '../data/split.js';
 import { noGrad, tensor, tidy, type Tensor } from '../tensor/index.js';
 import type { Module } from '../nn/module.js';
 
@@ -98,4 +100,21 @@ export function accuracyOf(p: Predictions): number {
   let correct = 0;
   for (let i = 0; i < pred.length; i++) if (pred[i] === p.labels[i]) correct++;
   return correct / pred.length;
+}
+
+/** Eval-mode predictions of a model on a run's three full sets. */
+export interface SetPredictions {
+  forget: Predictions;
+  retain: Predictions;
+  test: Predictions;
+}
+
+/** Eval-mode predictions on the full forget, retain and test sets (in order, not augmented). */
+export function predictSets(model: Module, data: DatasetPair, split: Split, device = 'cpu', batchSize = 256): SetPredictions {
+  const over = (ds: ImageDataset, indices: Int32Array): Predictions => predict(model, new DataLoader(ds, indices, { batchSize }), device);
+  return {
+    forget: over(data.train, split.forget),
+    retain: over(data.train, split.retain),
+    test: over(data.test, split.test),
+  };
 }

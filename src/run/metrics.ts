@@ -46,7 +46,7 @@ export interface MiaResult {
   efficacy: number;
 }
 
-/** Absolute gaps to the retrain oracle and their mean (SalUn's "Avg Gap"). */
+/** Absolute gaps to the retrain oracle and their mean (SalUn's "Avg Gap"); `mia` is the MIA-efficacy gap. */
 export interface GapResult {
   forget: number;
   retain: number;
@@ -80,6 +80,8 @@ export interface RunMetrics {
   neurips?: NeuripsResult;
   /** Retrain-time ratio: this run's seconds over the oracle's. */
   timeRatio?: number;
+  /** The retrain oracle's accuracies and MIA, when the run was evaluated against one. */
+  oracle?: { accuracy: Accuracies; mia: MiaResult; seconds: number; run: string };
 }
 
 /** Mean and (sample) standard deviation of one metric over seeds. */

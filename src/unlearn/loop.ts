@@ -4,9 +4,11 @@
  * and the per-epoch eval-mode accuracies on the full sets. A method supplies only its step.
  */
 import type { DatasetPair } from '../data/dataset.js';
-import { DataLoader, pairedLoader, splitLoaders, type Batch, type SplitLoaders } from '../data/loader.js';
+import { pairedLoader, splitLoaders, type Batch, type SplitLoaders } from '../data/loader.js';
 import type { Split } from '../data/split.js';
-import { accuracyOf, argmaxRows, predict, toTensors, type Predictions, type TensorBatch } from '../models/predict.js';
+import { accuracyOf, argmaxRows, predictSets, toTensors, type Predictions, type SetPredictions, type TensorBatch } from '../models/predict.js';
+
+export type { SetPredictions };
 import type { Module } from '../nn/module.js';
 import { CosineAnnealingLR, createOptimizer, type Adam, type AdamW, type Scheduler, type SGD } from '../optim/index.js';
 
@@ -16,13 +18,6 @@ import { manualSeed, tidy, dispose, type Tensor } from '../tensor/index.js';
 import { OptionError } from '../util/errors.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 import type { EventHandler, Iteration, LoopOptions, MethodContext, StepInput, UnlearnMethod } from './types.js';
-
-/** Eval-mode predictions of a model on the run's three full sets. */
-export interface SetPredictions {
-  forget: Predictions;
-  retain: Predictions;
-  test: Predictions;
-}
 
 export interface LoopInput<O extends LoopOptions> {
   method: UnlearnMethod<O>;
@@ -49,17 +44,6 @@ export interface LoopResult {
   seconds: number;
   final: SetPredictions;
   original: SetPredictions;
-}
-
-/** Eval-mode predictions on the full forget, retain and test sets (in order, not augmented). */
-export function predictSets(model: Module, data: DatasetPair, split: Split, device = 'cpu', batchSize = 256): SetPredictions {
-  const over = (ds: DatasetPair['train'], indices: Int32Array): Predictions =>
-    predict(model, new DataLoader(ds, indices, { batchSize }), device);
-  return {
-    forget: over(data.train, split.forget),
-    retain: over(data.train, split.retain),
-    test: over(data.test, split.test),
-  };
 }
 
 function record(epoch: number, p: SetPredictions): EpochRecord {

@@ -39,17 +39,48 @@ test('the baselines are registered under their ids with their exported defaults'
   assert.equal(NEGGRAD_DEFAULTS.lr, 1e-4);
   assert.equal(NEGGRAD_PLUS_DEFAULTS.alpha, 0.99);
   assert.deepEqual(
-    [BAD_TEACHER_DEFAULTS.optimizer, BAD_TEACHER_DEFAULTS.lr, BAD_TEACHER_DEFAULTS.epochs, BAD_TEACHER_DEFAULTS.batchSize],
+    [
+      BAD_TEACHER_DEFAULTS.optimizer,
+      BAD_TEACHER_DEFAULTS.lr,
+      BAD_TEACHER_DEFAULTS.epochs,
+      BAD_TEACHER_DEFAULTS.batchSize,
+    ],
     ['adam', 1e-4, 1, 256],
   );
-  assert.deepEqual([BAD_TEACHER_DEFAULTS.temperature, BAD_TEACHER_DEFAULTS.retainFraction], [1, 0.3]);
+  assert.deepEqual(
+    [BAD_TEACHER_DEFAULTS.temperature, BAD_TEACHER_DEFAULTS.retainFraction],
+    [1, 0.3],
+  );
   const s = SCRUB_DEFAULTS;
   assert.deepEqual(
-    [s.optimizer, s.lr, s.momentum, s.weightDecay, s.epochs, s.msteps, s.temperature, s.gamma, s.alpha, s.batchSize, s.forgetBatchSize],
+    [
+      s.optimizer,
+      s.lr,
+      s.momentum,
+      s.weightDecay,
+      s.epochs,
+      s.msteps,
+      s.temperature,
+      s.gamma,
+      s.alpha,
+      s.batchSize,
+      s.forgetBatchSize,
+    ],
     ['sgd', 5e-4, 0.9, 5e-4, 3, 2, 4, 0.99, 0.001, 128, 32],
   );
-  assert.deepEqual([SALUN_DEFAULTS.maskFraction, SALUN_DEFAULTS.lr, SALUN_DEFAULTS.epochs, SALUN_DEFAULTS.batchSize], [0.5, 0.013, 10, 256]);
-  assert.deepEqual([L1_SPARSE_DEFAULTS.gamma, L1_SPARSE_DEFAULTS.lr, L1_SPARSE_DEFAULTS.epochs], [1e-4, 0.01, 10]);
+  assert.deepEqual(
+    [
+      SALUN_DEFAULTS.maskFraction,
+      SALUN_DEFAULTS.lr,
+      SALUN_DEFAULTS.epochs,
+      SALUN_DEFAULTS.batchSize,
+    ],
+    [0.5, 0.013, 10, 256],
+  );
+  assert.deepEqual(
+    [L1_SPARSE_DEFAULTS.gamma, L1_SPARSE_DEFAULTS.lr, L1_SPARSE_DEFAULTS.epochs],
+    [1e-4, 0.01, 10],
+  );
   assert.deepEqual([SSD_DEFAULTS.alpha, SSD_DEFAULTS.lambda, SSD_DEFAULTS.epochs], [10, 1, 0]);
   assert.equal(ssd.iteration, 'none');
 });
@@ -70,8 +101,14 @@ const FORGETTING: [UnlearnMethod<LoopOptions>, Record<string, unknown>][] = [
 for (const [method, options] of FORGETTING) {
   test(`${method.id} forgets class 0 and keeps the other classes`, () => {
     const p = problem();
-    const before = { forget: accuracyOf(p.originalPredictions.forget), retain: accuracyOf(p.originalPredictions.retain) };
-    assert.ok(before.forget > 0.95 && before.retain > 0.95, `the original learnt the problem: ${JSON.stringify(before)}`);
+    const before = {
+      forget: accuracyOf(p.originalPredictions.forget),
+      retain: accuracyOf(p.originalPredictions.retain),
+    };
+    assert.ok(
+      before.forget > 0.95 && before.retain > 0.95,
+      `the original learnt the problem: ${JSON.stringify(before)}`,
+    );
     const result = unlearnWith(method, options);
     try {
       const forget = accuracyOf(result.final.forget);

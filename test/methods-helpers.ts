@@ -4,7 +4,13 @@
  * conv net named like a ResNet (`layer1`, `layer2`, `fc`), and an original model trained on all of
  * it in a couple of seconds.
  */
-import { createDataset, makeSplit, splitTest, type DatasetPair, type Split } from '../src/data/index.js';
+import {
+  createDataset,
+  makeSplit,
+  splitTest,
+  type DatasetPair,
+  type Split,
+} from '../src/data/index.js';
 import { BatchNorm2d, Conv2d, Linear, Module, ReLU, Sequential } from '../src/nn/index.js';
 import { manualSeed, setNumThreads, type Tensor } from '../src/tensor/index.js';
 import { DataLoader } from '../src/data/index.js';
@@ -30,7 +36,10 @@ function textures(n: number, seed: number): { images: Float32Array; labels: Int3
     const phase = rng.int(2);
     for (let i = 0; i < SIDE; i++) {
       for (let j = 0; j < SIDE; j++) {
-        const on = c === 3 ? (i + j + 2 * phase) % 4 < 2 : [i + phase, j + phase, i + j + phase][c] % 2 === 0;
+        const on =
+          c === 3
+            ? (i + j + 2 * phase) % 4 < 2
+            : [i + phase, j + phase, i + j + phase][c] % 2 === 0;
         const v = (on ? 0.75 : 0.25) + 0.2 * rng.normal();
         images[k * SIDE * SIDE + i * SIDE + j] = Math.min(1, Math.max(0, v));
       }
@@ -42,7 +51,12 @@ function textures(n: number, seed: number): { images: Float32Array; labels: Int3
 export function syntheticData(): DatasetPair {
   const train = textures(400, 1);
   const test = textures(200, 2);
-  const trainSet = createDataset({ name: 'textures/train', ...train, shape: [1, SIDE, SIDE], numClasses: CLASSES });
+  const trainSet = createDataset({
+    name: 'textures/train',
+    ...train,
+    shape: [1, SIDE, SIDE],
+    numClasses: CLASSES,
+  });
   const testSet = createDataset({
     name: 'textures/test',
     ...test,
@@ -61,8 +75,18 @@ export class TinyNet extends Module {
   readonly fc: Linear;
   constructor() {
     super();
-    this.layer1 = this.registerModule('layer1', new Sequential(new Conv2d(1, 8, 3, { padding: 1 }), new BatchNorm2d(8), new ReLU()));
-    this.layer2 = this.registerModule('layer2', new Sequential(new Conv2d(8, 16, 3, { stride: 2, padding: 1 }), new BatchNorm2d(16), new ReLU()));
+    this.layer1 = this.registerModule(
+      'layer1',
+      new Sequential(new Conv2d(1, 8, 3, { padding: 1 }), new BatchNorm2d(8), new ReLU()),
+    );
+    this.layer2 = this.registerModule(
+      'layer2',
+      new Sequential(
+        new Conv2d(8, 16, 3, { stride: 2, padding: 1 }),
+        new BatchNorm2d(16),
+        new ReLU(),
+      ),
+    );
     this.fc = this.registerModule('fc', new Linear(16, CLASSES));
   }
   forward(x: Tensor): Tensor {
@@ -79,8 +103,13 @@ export class TinyNet extends Module {
 
 /** Eval-mode predictions on the split's forget, retain and test sets. */
 export function predictSets(model: Module, data: DatasetPair, split: Split): SetPredictions {
-  const over = (ds: DatasetPair['train'], indices: Int32Array) => predict(model, new DataLoader(ds, indices, { batchSize: 256 }));
-  return { forget: over(data.train, split.forget), retain: over(data.train, split.retain), test: over(data.test, split.test) };
+  const over = (ds: DatasetPair['train'], indices: Int32Array) =>
+    predict(model, new DataLoader(ds, indices, { batchSize: 256 }));
+  return {
+    forget: over(data.train, split.forget),
+    retain: over(data.train, split.retain),
+    test: over(data.test, split.test),
+  };
 }
 
 export interface Problem {
@@ -129,7 +158,11 @@ export function problem(): Problem {
 }
 
 /** Runs a method on the class-0 problem with its defaults overridden by `options`. */
-export function unlearnWith<O extends LoopOptions>(method: UnlearnMethod<O>, options: Partial<O>, seed = 0) {
+export function unlearnWith<O extends LoopOptions>(
+  method: UnlearnMethod<O>,
+  options: Partial<O>,
+  seed = 0,
+) {
   const p = problem();
   return runLoop({
     method,

@@ -62,7 +62,8 @@ export function reinitialize(model: Module): void {
       const own = m.namedParameters().filter(([n]) => !n.includes('.'));
       if (m instanceof BatchNorm2d) {
         for (const [n, p] of own) p.fill_(n === 'weight' ? 1 : 0);
-        for (const [n, b] of m.namedBuffers().filter(([k]) => !k.includes('.'))) b.fill_(n === 'running_var' ? 1 : 0);
+        for (const [n, b] of m.namedBuffers().filter(([k]) => !k.includes('.')))
+          b.fill_(n === 'running_var' ? 1 : 0);
         continue;
       }
       const matrix = own.find(([, p]) => p.ndim >= 2)?.[1];
@@ -112,7 +113,9 @@ export const badTeacher: UnlearnMethod<BadTeacherOptions> = {
         const badLogits = noGrad(() => bad.forward(forget!.x));
         const goodLogits = teacherLogits(ctx, teacher, retain!);
         const w = tensor(weights, [nr], { device: ctx.device });
-        const total = klPerExample(sf, badLogits, o.temperature).sum().add(klPerExample(sr, goodLogits, o.temperature).mul(w).sum());
+        const total = klPerExample(sf, badLogits, o.temperature)
+          .sum()
+          .add(klPerExample(sr, goodLogits, o.temperature).mul(w).sum());
         return { loss: total.div(nf + kept), forgetLogits: sf, retainLogits: sr };
       },
       dispose() {

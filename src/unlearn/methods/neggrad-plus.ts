@@ -42,7 +42,9 @@ export const neggradPlus: UnlearnMethod<NegGradPlusOptions> = {
       step({ retain, forget }: StepInput) {
         const r = ctx.model.forward(retain!.x);
         const f = ctx.model.forward(forget!.x);
-        const loss = F.crossEntropy(r, retain!.y).mul(o.alpha).sub(F.crossEntropy(f, forget!.y), 1 - o.alpha);
+        const loss = F.crossEntropy(r, retain!.y)
+          .mul(o.alpha)
+          .sub(F.crossEntropy(f, forget!.y), 1 - o.alpha);
         return { loss, retainLogits: r, forgetLogits: f };
       },
       dispose() {},

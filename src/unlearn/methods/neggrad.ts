@@ -41,7 +41,9 @@ export const NEGGRAD_DEFAULTS: Readonly<NegGradOptions> = Object.freeze({
  */
 export function trainOnly(model: Module, prefixes: string[]): void {
   if (!Array.isArray(prefixes) || prefixes.some((p) => typeof p !== 'string')) {
-    throw new OptionError(`Expected a list of name prefixes for trainable but received ${JSON.stringify(prefixes)}`);
+    throw new OptionError(
+      `Expected a list of name prefixes for trainable but received ${JSON.stringify(prefixes)}`,
+    );
   }
   if (prefixes.length === 0) model.unfreeze();
   else model.setTrainable(prefixes);
@@ -63,7 +65,9 @@ export function checkRange(
     (open.max ? value < max : value <= max);
   if (!ok) {
     const range = `${open.min ? '(' : '['}${min}, ${max === Infinity ? '∞' : max}${open.max || max === Infinity ? ')' : ']'}`;
-    throw new OptionError(`Expected a number in ${range} for ${name} of ${method} but received ${JSON.stringify(value)}`);
+    throw new OptionError(
+      `Expected a number in ${range} for ${name} of ${method} but received ${JSON.stringify(value)}`,
+    );
   }
 }
 

@@ -40,16 +40,29 @@ export const RANDOM_LABEL_DEFAULTS: Readonly<RandomLabelOptions> = Object.freeze
  * A uniformly drawn label different from each of `labels` (int64 `[n]`), as an int64 tensor on
  * `device`: y′ = (y + 1 + k) mod C with k uniform in 0..C−2.
  */
-export function randomOtherLabels(labels: Tensor, numClasses: number, rng: Rng, device: string): Tensor {
-  if (numClasses < 2) throw new OptionError(`Random labels need at least 2 classes but the data set has ${numClasses}`);
+export function randomOtherLabels(
+  labels: Tensor,
+  numClasses: number,
+  rng: Rng,
+  device: string,
+): Tensor {
+  if (numClasses < 2)
+    throw new OptionError(
+      `Random labels need at least 2 classes but the data set has ${numClasses}`,
+    );
   const y = labels.data<'int64'>();
   const out = new BigInt64Array(y.length);
-  for (let i = 0; i < y.length; i++) out[i] = BigInt((Number(y[i]) + 1 + rng.int(numClasses - 1)) % numClasses);
+  for (let i = 0; i < y.length; i++)
+    out[i] = BigInt((Number(y[i]) + 1 + rng.int(numClasses - 1)) % numClasses);
   return tensor(out, [y.length], { device });
 }
 
 /** CE toward random wrong labels on the forget batch plus CE on the retain batch (SalUn reuses it). */
-export function randomLabelRun(ctx: MethodContext, o: Pick<RandomLabelOptions, 'forgetWeight' | 'retainWeight'>, method: string): MethodRun {
+export function randomLabelRun(
+  ctx: MethodContext,
+  o: Pick<RandomLabelOptions, 'forgetWeight' | 'retainWeight'>,
+  method: string,
+): MethodRun {
   checkRange(method, 'forgetWeight', o.forgetWeight, 0, Infinity);
   checkRange(method, 'retainWeight', o.retainWeight, 0, Infinity);
   return {
@@ -57,7 +70,9 @@ export function randomLabelRun(ctx: MethodContext, o: Pick<RandomLabelOptions, '
       const yRandom = randomOtherLabels(forget!.y, ctx.numClasses, ctx.rng, ctx.device);
       const f = ctx.model.forward(forget!.x);
       const r = ctx.model.forward(retain!.x);
-      const loss = F.crossEntropy(f, yRandom).mul(o.forgetWeight).add(F.crossEntropy(r, retain!.y), o.retainWeight);
+      const loss = F.crossEntropy(f, yRandom)
+        .mul(o.forgetWeight)
+        .add(F.crossEntropy(r, retain!.y), o.retainWeight);
       return { loss, retainLogits: r, forgetLogits: f };
     },
     dispose() {},

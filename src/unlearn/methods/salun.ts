@@ -13,7 +13,17 @@
 import { DataLoader } from '../../data/loader.js';
 import { toTensors } from '../../models/predict.js';
 import type { Module } from '../../nn/module.js';
-import { cat, dispose, grad, keep, noGrad, tidy, zerosLike, F, type Tensor } from '../../tensor/index.js';
+import {
+  cat,
+  dispose,
+  grad,
+  keep,
+  noGrad,
+  tidy,
+  zerosLike,
+  F,
+  type Tensor,
+} from '../../tensor/index.js';
 import type { LoopOptions, MethodContext, MethodRun, UnlearnMethod } from '../types.js';
 import { checkRange, trainOnly } from './neggrad.js';
 import { randomLabelRun } from './random-label.js';
@@ -71,11 +81,13 @@ export function saliencyMasks(
         const b = toTensors(batch, device);
         const loss = F.crossEntropy(model.forward(b.x), b.y).neg();
         const grads = grad(loss, params, { allowUnused: true });
-        return noGrad(() => sums.map((s, i) => {
-          const next = grads[i] ? s.add(grads[i]!) : s.clone();
-          s.dispose();
-          return keep(next);
-        }));
+        return noGrad(() =>
+          sums.map((s, i) => {
+            const next = grads[i] ? s.add(grads[i]!) : s.clone();
+            s.dispose();
+            return keep(next);
+          }),
+        );
       });
     }
   } finally {
@@ -102,14 +114,23 @@ export function saliencyMasks(
 
 export const salun: UnlearnMethod<SalunOptions> = {
   id: 'salun',
-  summary: 'SalUn: random-label training restricted to the weights most salient for the forget loss',
+  summary:
+    'SalUn: random-label training restricted to the weights most salient for the forget loss',
   defaults: SALUN_DEFAULTS,
   iteration: 'paired',
   prepare(ctx: MethodContext, o: SalunOptions): MethodRun {
     checkRange('salun', 'maskFraction', o.maskFraction, 0, 1, { min: true });
     trainOnly(ctx.model, o.trainable);
-    const loader = new DataLoader(ctx.data.train, ctx.split.forget, { batchSize: o.forgetBatchSize ?? o.batchSize });
-    const masks = saliencyMasks(ctx.model, ctx.model.trainableParameters(), loader, o.maskFraction, ctx.device);
+    const loader = new DataLoader(ctx.data.train, ctx.split.forget, {
+      batchSize: o.forgetBatchSize ?? o.batchSize,
+    });
+    const masks = saliencyMasks(
+      ctx.model,
+      ctx.model.trainableParameters(),
+      loader,
+      o.maskFraction,
+      ctx.device,
+    );
     const run = randomLabelRun(ctx, o, 'salun');
     return {
       ...run,

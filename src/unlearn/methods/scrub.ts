@@ -15,7 +15,14 @@
 import { F, type Tensor } from '../../tensor/index.js';
 import { OptionError } from '../../util/errors.js';
 import { frozenTeacher, teacherLogits } from '../teacher.js';
-import type { Iteration, LoopOptions, MethodContext, MethodRun, StepInput, UnlearnMethod } from '../types.js';
+import type {
+  Iteration,
+  LoopOptions,
+  MethodContext,
+  MethodRun,
+  StepInput,
+  UnlearnMethod,
+} from '../types.js';
 import { checkRange, trainOnly } from './neggrad.js';
 
 export interface ScrubOptions extends LoopOptions {
@@ -63,12 +70,15 @@ export function distillKL(student: Tensor, teacher: Tensor, temperature: number)
 
 export const scrub: UnlearnMethod<ScrubOptions> = {
   id: 'scrub',
-  summary: 'SCRUB: alternating max epochs (−KL to the teacher on D_f) and min epochs (γ·CE + α·KL on D_r)',
+  summary:
+    'SCRUB: alternating max epochs (−KL to the teacher on D_f) and min epochs (γ·CE + α·KL on D_r)',
   defaults: SCRUB_DEFAULTS,
   iteration: 'forget-then-retain',
   prepare(ctx: MethodContext, o: ScrubOptions): MethodRun {
     if (!Number.isInteger(o.msteps) || o.msteps < 0) {
-      throw new OptionError(`Expected a non-negative integer for msteps of scrub but received ${JSON.stringify(o.msteps)}`);
+      throw new OptionError(
+        `Expected a non-negative integer for msteps of scrub but received ${JSON.stringify(o.msteps)}`,
+      );
     }
     checkRange('scrub', 'temperature', o.temperature, 0, Infinity, { min: true });
     checkRange('scrub', 'gamma', o.gamma, 0, Infinity);
@@ -76,7 +86,8 @@ export const scrub: UnlearnMethod<ScrubOptions> = {
     trainOnly(ctx.model, o.trainable);
     const teacher = frozenTeacher(ctx);
     return {
-      iterationFor: (epoch: number): Iteration => (epoch <= o.msteps ? 'forget-then-retain' : 'retain'),
+      iterationFor: (epoch: number): Iteration =>
+        epoch <= o.msteps ? 'forget-then-retain' : 'retain',
       step({ retain, forget }: StepInput) {
         if (forget) {
           const s = ctx.model.forward(forget.x);

@@ -9,7 +9,17 @@
 import { DataLoader } from '../../data/loader.js';
 import { toTensors } from '../../models/predict.js';
 import type { Module } from '../../nn/module.js';
-import { dispose, grad, keep, noGrad, tidy, where, zerosLike, F, type Tensor } from '../../tensor/index.js';
+import {
+  dispose,
+  grad,
+  keep,
+  noGrad,
+  tidy,
+  where,
+  zerosLike,
+  F,
+  type Tensor,
+} from '../../tensor/index.js';
 import type { LoopOptions, MethodContext, MethodRun, UnlearnMethod } from '../types.js';
 import { checkRange, trainOnly } from './neggrad.js';
 
@@ -47,7 +57,12 @@ export const SSD_DEFAULTS: Readonly<SsdOptions> = Object.freeze({
  * The diagonal Fisher importances of `params`: the mean over `loader`'s batches of the squared
  * gradient of the mean cross-entropy. One tensor per parameter, owned by the caller.
  */
-export function fisherDiagonal(model: Module, params: Tensor[], loader: DataLoader, device = 'cpu'): Tensor[] {
+export function fisherDiagonal(
+  model: Module,
+  params: Tensor[],
+  loader: DataLoader,
+  device = 'cpu',
+): Tensor[] {
   let sums = params.map((p) => keep(noGrad(() => zerosLike(p))));
   let batches = 0;
   for (const batch of loader.epoch(0)) {
@@ -77,7 +92,13 @@ export function fisherDiagonal(model: Module, params: Tensor[], loader: DataLoad
  * Dampens `param` in place where `forget > alpha·full`: multiplies by min(lambda·full / forget, 1).
  * Entries not selected keep their exact value.
  */
-export function dampen(param: Tensor, full: Tensor, forget: Tensor, alpha: number, lambda: number): void {
+export function dampen(
+  param: Tensor,
+  full: Tensor,
+  forget: Tensor,
+  alpha: number,
+  lambda: number,
+): void {
   tidy(() =>
     noGrad(() => {
       const selected = forget.gt(full.mul(alpha));
@@ -89,7 +110,8 @@ export function dampen(param: Tensor, full: Tensor, forget: Tensor, alpha: numbe
 
 export const ssd: UnlearnMethod<SsdOptions> = {
   id: 'ssd',
-  summary: 'Selective Synaptic Dampening: shrink weights far more important to D_f than to D (no training)',
+  summary:
+    'Selective Synaptic Dampening: shrink weights far more important to D_f than to D (no training)',
   defaults: SSD_DEFAULTS,
   iteration: 'none',
   prepare(ctx: MethodContext, o: SsdOptions): MethodRun {
@@ -105,8 +127,18 @@ export const ssd: UnlearnMethod<SsdOptions> = {
         let full: Tensor[] = [];
         let forget: Tensor[] = [];
         try {
-          forget = fisherDiagonal(model, params, new DataLoader(ctx.data.train, ctx.split.forget, { batchSize: o.batchSize }), ctx.device);
-          full = fisherDiagonal(model, params, new DataLoader(ctx.data.train, null, { batchSize: o.batchSize }), ctx.device);
+          forget = fisherDiagonal(
+            model,
+            params,
+            new DataLoader(ctx.data.train, ctx.split.forget, { batchSize: o.batchSize }),
+            ctx.device,
+          );
+          full = fisherDiagonal(
+            model,
+            params,
+            new DataLoader(ctx.data.train, null, { batchSize: o.batchSize }),
+            ctx.device,
+          );
           params.forEach((p, i) => dampen(p, full[i], forget[i], o.alpha, o.lambda));
         } finally {
           model.train(wasTraining);

@@ -78,13 +78,14 @@ const COMMANDS: Record<string, Command> = {
     options: {
       data: { type: 'string', description: dataHelp, default: 'fashion-mnist', placeholder: 'spec' },
       model: { type: 'string', description: `architecture: ${modelNames().join(', ')}`, default: 'resnet20', placeholder: 'name' },
+      'cifar-stem': { type: 'boolean', description: 'ResNet-18/34/50 with the 3×3 stride-1 stem and no max-pool (32×32 inputs)' },
       out: { type: 'string', description: 'run directory to write', default: 'runs/original', placeholder: 'dir' },
       ...TRAINING_OPTIONS,
     },
-    examples: ['lethe train --data fashion-mnist --model resnet20 --epochs 3 --out runs/original', 'lethe train --data cifar10:/data/cifar-10-batches-bin --model resnet18 --opt cifar=true'],
+    examples: ['lethe train --data fashion-mnist --model resnet20 --epochs 3 --out runs/original', 'lethe train --data cifar10:/data/cifar-10-batches-bin --model resnet18 --cifar-stem'],
     async run({ values }) {
       const out = String(values.out);
-      await trainRun({ ...common(values), data: String(values.data), model: String(values.model), options: overrides(values), out });
+      await trainRun({ ...common(values), data: String(values.data), model: String(values.model), options: overrides(values), out, cifarStem: values['cifar-stem'] === true });
       printSummary('trained', out);
     },
   },

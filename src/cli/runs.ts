@@ -62,13 +62,15 @@ export interface TrainRunInput extends Common {
   model: string;
   options: Record<string, unknown>;
   out: string;
+  /** ResNet-18/34/50: the 3×3 stride-1 stem without max-pool, for 32×32 inputs. */
+  cifarStem?: boolean;
 }
 
 /** Trains an original model into a run directory. */
 export async function trainRun(input: TrainRunInput): Promise<RunMetrics> {
   applyThreads(input);
   const data = await getData(input.data);
-  const modelOptions = { inChannels: data.train.shape[0], numClasses: data.train.numClasses };
+  const modelOptions = { inChannels: data.train.shape[0], numClasses: data.train.numClasses, ...(input.cifarStem ? { cifar: true } : {}) };
   const progress = new ProgressReporter(`train ${input.model}`);
   const options = resolveOptions(getMethod('retrain'), input.options) as unknown as Record<string, unknown>;
   const result = train({

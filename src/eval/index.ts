@@ -1,0 +1,3 @@
+/** Evaluation: did it forget? Membership inference, gaps to the oracle, the NeurIPS 2023 score. */
+export * from './evaluate.js';
+export * from './stats/index.js';

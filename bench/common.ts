@@ -38,14 +38,22 @@ export function runPytorch(script: string, args: string[] = []): Record<string, 
     return null;
   }
   const path = fileURLToPath(new URL(`./pytorch/${script}.py`, import.meta.url));
-  const result = spawnSync(python, [path, '--threads', String(getNumThreads()), ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const result = spawnSync(python, [path, '--threads', String(getNumThreads()), ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
   if (result.status !== 0) throw new Error(`${script}.py failed:\n${result.stderr}`);
   const lines = result.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]) as Record<string, number>;
 }
 
 /** A result row: Lethe's time, PyTorch's, and their ratio. */
-export function compare(name: string, letheMs: number, pytorchMs: number | undefined, extra: object = {}): object {
+export function compare(
+  name: string,
+  letheMs: number,
+  pytorchMs: number | undefined,
+  extra: object = {},
+): object {
   return {
     name,
     lethe_ms: round(letheMs),

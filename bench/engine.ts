@@ -39,8 +39,20 @@ export default function engine(): object[] {
       1,
     ) / n;
   return [
-    compare('engine-train-step', train, torch?.train_step, { batch: 128, model: 'resnet20', input: '1x28x28' }),
-    compare('engine-inference', infer, torch?.inference, { batch: 128, model: 'resnet20', input: '1x28x28' }),
-    { ...compare('engine-small-op', small, torch?.small_op), lethe_us: Math.round(small * 1e4) / 10, target_us: 3 },
+    compare('engine-train-step', train, torch?.train_step, {
+      batch: 128,
+      model: 'resnet20',
+      input: '1x28x28',
+    }),
+    compare('engine-inference', infer, torch?.inference, {
+      batch: 128,
+      model: 'resnet20',
+      input: '1x28x28',
+    }),
+    {
+      ...compare('engine-small-op', small, torch?.small_op),
+      lethe_us: Math.round(small * 1e4) / 10,
+      target_us: 3,
+    },
   ];
 }

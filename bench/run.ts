@@ -16,7 +16,9 @@ if (!name || !available.includes(name)) {
   console.error(`usage: npm run bench -- <name>\nbenchmarks: ${available.join(', ')}`);
   process.exit(name ? 1 : 0);
 }
-const mod = (await import(`./${name}.ts`)) as { default: () => Promise<object | object[]> | object | object[] };
+const mod = (await import(`./${name}.ts`)) as {
+  default: () => Promise<object | object[]> | object | object[];
+};
 const results = await mod.default();
 const list = Array.isArray(results) ? results : [results];
 for (const r of list) console.error(JSON.stringify(r));

@@ -5,8 +5,23 @@
  */
 export * from './tensor/index.js';
 export { Module, loadSafetensors, saveSafetensors } from './nn/index.js';
-export { createModel, modelNames, registerModel, loadCheckpoint, saveCheckpoint, predict, predictSets } from './models/index.js';
-export { loadDataset, makeSplit, readSplit, writeSplit, DataLoader, createDataset } from './data/index.js';
+export {
+  createModel,
+  modelNames,
+  registerModel,
+  loadCheckpoint,
+  saveCheckpoint,
+  predict,
+  predictSets,
+} from './models/index.js';
+export {
+  loadDataset,
+  makeSplit,
+  readSplit,
+  writeSplit,
+  DataLoader,
+  createDataset,
+} from './data/index.js';
 export { train, unlearn, getMethod, methodIds, registerMethod } from './unlearn/index.js';
 export { membershipInference, gapToOracle, neuripsEvaluation } from './eval/index.js';
 export { renderRunReport, renderComparisonReport } from './report/index.js';

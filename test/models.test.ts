@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { test } from 'node:test';
-import { createModel, loadCheckpoint, readCheckpointMeta, resnet18, resnet20, saveCheckpoint } from '../src/models/index.js';
+import {
+  createModel,
+  loadCheckpoint,
+  readCheckpointMeta,
+  resnet18,
+  resnet20,
+  saveCheckpoint,
+} from '../src/models/index.js';
 import { decodeSafetensors, saveSafetensors, StateDictError } from '../src/nn/index.js';
 import { dispose, memory, noGrad, randn, tensor, tidy, Tensor, F } from '../src/tensor/index.js';
 import { FileFormatError } from '../src/util/errors.js';
@@ -20,7 +27,10 @@ function maxAbsDiff(a: Tensor, b: Tensor): number {
   return tidy(() => a.sub(b).abs().max().item());
 }
 
-const names = JSON.parse(readFileSync(join(FIXTURES, 'names.json'), 'utf8')) as Record<string, { parameters: string[]; state_dict: string[] }>;
+const names = JSON.parse(readFileSync(join(FIXTURES, 'names.json'), 'utf8')) as Record<
+  string,
+  { parameters: string[]; state_dict: string[] }
+>;
 
 for (const [arch, build] of [
   ['resnet18', () => resnet18({ numClasses: 10 })],
@@ -28,7 +38,10 @@ for (const [arch, build] of [
 ] as const) {
   test(`${arch}: parameter and state-dict names equal PyTorch's`, () => {
     const model = build();
-    assert.deepEqual(model.namedParameters().map(([n]) => n), names[arch].parameters);
+    assert.deepEqual(
+      model.namedParameters().map(([n]) => n),
+      names[arch].parameters,
+    );
     const sd = model.stateDict();
     assert.deepEqual([...sd.keys()], names[arch].state_dict);
     dispose([...sd.values()]);
@@ -43,7 +56,10 @@ for (const [arch, build] of [
     model.eval();
     const out = noGrad(() => model.forward(io.get('input')!));
     assert.deepEqual(out.shape, io.get('output')!.shape);
-    assert.ok(maxAbsDiff(out, io.get('output')!) < 1e-4, `max diff ${maxAbsDiff(out, io.get('output')!)}`);
+    assert.ok(
+      maxAbsDiff(out, io.get('output')!) < 1e-4,
+      `max diff ${maxAbsDiff(out, io.get('output')!)}`,
+    );
     dispose([out, ...weights.values(), ...io.values()]);
     model.dispose();
   });
@@ -61,8 +77,19 @@ test('a Lethe checkpoint round-trips, and PyTorch opens it (when python3-torch i
     model.eval();
     const input = randn([...shape]);
     const output = noGrad(() => model.forward(input));
-    saveCheckpoint(join(dir, `${arch}.safetensors`), model, { architecture: arch, modelOptions: options, dataset: 'fixture', seed: 7 });
-    saveSafetensors(join(dir, `${arch}-io.safetensors`), new Map([['input', input], ['output', output]]));
+    saveCheckpoint(join(dir, `${arch}.safetensors`), model, {
+      architecture: arch,
+      modelOptions: options,
+      dataset: 'fixture',
+      seed: 7,
+    });
+    saveSafetensors(
+      join(dir, `${arch}-io.safetensors`),
+      new Map([
+        ['input', input],
+        ['output', output],
+      ]),
+    );
     const { model: loaded, meta } = loadCheckpoint(join(dir, `${arch}.safetensors`));
     assert.equal(meta.architecture, arch);
     assert.equal(meta.seed, 7);
@@ -75,9 +102,13 @@ test('a Lethe checkpoint round-trips, and PyTorch opens it (when python3-torch i
     loaded.dispose();
   }
   const python = '/usr/bin/python3';
-  const probe = existsSync(python) ? spawnSync(python, ['-c', 'import torch, torchvision'], { encoding: 'utf8' }) : null;
+  const probe = existsSync(python)
+    ? spawnSync(python, ['-c', 'import torch, torchvision'], { encoding: 'utf8' })
+    : null;
   if (probe?.status === 0) {
-    const check = spawnSync(python, ['scripts/fixtures/models.py', 'check', dir], { encoding: 'utf8' });
+    const check = spawnSync(python, ['scripts/fixtures/models.py', 'check', dir], {
+      encoding: 'utf8',
+    });
     assert.equal(check.status, 0, check.stdout + check.stderr);
     assert.match(check.stdout, /resnet20: loaded 128 tensors/);
   }
@@ -109,16 +140,35 @@ test('checkpoints: truncated, corrupt, plain and wrong-architecture files get cl
   saveCheckpoint(good, model, { architecture: 'resnet20', modelOptions: { inChannels: 1 } });
   const bytes = readFileSync(good);
   writeFileSync(join(dir, 'truncated.safetensors'), bytes.subarray(0, bytes.length - 100));
-  assert.throws(() => loadCheckpoint(join(dir, 'truncated.safetensors')), (e: unknown) =>
-    e instanceof FileFormatError && /truncated\.safetensors: not a valid safetensors file: .*(outside|cover)/.test(e.message));
+  assert.throws(
+    () => loadCheckpoint(join(dir, 'truncated.safetensors')),
+    (e: unknown) =>
+      e instanceof FileFormatError &&
+      /truncated\.safetensors: not a valid safetensors file: .*(outside|cover)/.test(e.message),
+  );
   writeFileSync(join(dir, 'garbage.safetensors'), Buffer.from('this is not a checkpoint at all'));
-  assert.throws(() => loadCheckpoint(join(dir, 'garbage.safetensors')), /garbage\.safetensors: not a valid safetensors file: header length/);
+  assert.throws(
+    () => loadCheckpoint(join(dir, 'garbage.safetensors')),
+    /garbage\.safetensors: not a valid safetensors file: header length/,
+  );
   writeFileSync(join(dir, 'tiny.safetensors'), Buffer.from([1, 2]));
-  assert.throws(() => loadCheckpoint(join(dir, 'tiny.safetensors')), /shorter than the 8-byte header length/);
+  assert.throws(
+    () => loadCheckpoint(join(dir, 'tiny.safetensors')),
+    /shorter than the 8-byte header length/,
+  );
   saveSafetensors(join(dir, 'plain.safetensors'), model.stateDict());
-  assert.throws(() => loadCheckpoint(join(dir, 'plain.safetensors')), /has no Lethe checkpoint metadata/);
-  assert.throws(() => loadCheckpoint(good, { expectArchitecture: 'resnet18' }), /good\.safetensors: is a resnet20 checkpoint but resnet18 was expected/);
-  assert.throws(() => loadCheckpoint(join(dir, 'missing.safetensors')), /missing\.safetensors: cannot read: ENOENT/);
+  assert.throws(
+    () => loadCheckpoint(join(dir, 'plain.safetensors')),
+    /has no Lethe checkpoint metadata/,
+  );
+  assert.throws(
+    () => loadCheckpoint(good, { expectArchitecture: 'resnet18' }),
+    /good\.safetensors: is a resnet20 checkpoint but resnet18 was expected/,
+  );
+  assert.throws(
+    () => loadCheckpoint(join(dir, 'missing.safetensors')),
+    /missing\.safetensors: cannot read: ENOENT/,
+  );
   assert.equal(readCheckpointMeta(good).architecture, 'resnet20');
   model.dispose();
 });
@@ -127,7 +177,10 @@ test('clone is deep; setTrainable freezes all but the chosen stages', () => {
   const model = resnet20({ inChannels: 1 });
   const teacher = model.clone();
   const trainable = model.setTrainable(['layer1.', 'layer2.']);
-  assert.ok(trainable.length > 0 && trainable.every((n) => n.startsWith('layer1.') || n.startsWith('layer2.')));
+  assert.ok(
+    trainable.length > 0 &&
+      trainable.every((n) => n.startsWith('layer1.') || n.startsWith('layer2.')),
+  );
   for (const [name, p] of model.namedParameters()) {
     assert.equal(p.requiresGrad, name.startsWith('layer1.') || name.startsWith('layer2.'), name);
   }
@@ -137,7 +190,10 @@ test('clone is deep; setTrainable freezes all but the chosen stages', () => {
   const before = teacher.namedParameters()[3][1].data<'float32'>().slice();
   noGrad(() => model.namedParameters()[3][1].add_(1));
   assert.deepEqual(teacher.namedParameters()[3][1].data<'float32'>(), before);
-  assert.notEqual((teacher as unknown as { conv1: unknown }).conv1, (model as unknown as { conv1: unknown }).conv1);
+  assert.notEqual(
+    (teacher as unknown as { conv1: unknown }).conv1,
+    (model as unknown as { conv1: unknown }).conv1,
+  );
   teacher.eval();
   assert.equal(teacher.training, false);
   assert.equal(model.training, true);

@@ -4,7 +4,9 @@ import { createDataset } from '../src/data/index.js';
 import { Rng } from '../src/util/rng.js';
 
 /** `classes` classes of 1×size×size images: a bright bar at a class-specific row, plus noise. */
-export function syntheticPair(options: { train?: number; test?: number; classes?: number; size?: number; seed?: number } = {}): DatasetPair {
+export function syntheticPair(
+  options: { train?: number; test?: number; classes?: number; size?: number; seed?: number } = {},
+): DatasetPair {
   const { train = 240, test = 120, classes = 4, size = 8, seed = 1 } = options;
   const rng = new Rng(seed);
   const make = (n: number, name: string) => {

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { makeSplit } from '../src/data/index.js';
-import { resnet20 } from '../src/models/index.js';
 import { manualSeed, memory, tensor, tidy, type Tensor } from '../src/tensor/index.js';
 import { train, unlearn } from '../src/unlearn/api.js';
 import { drawShifts, rollRows, srflLoss } from '../src/unlearn/methods/srfl.js';
@@ -18,11 +17,20 @@ interface Fixture {
   studentRetain: number[];
   retainLabels: number[];
   classWeights: number[];
-  cases: { variant: string; shift: number; temperature?: number; weights?: number[]; classWeights?: boolean; loss: number }[];
+  cases: {
+    variant: string;
+    shift: number;
+    temperature?: number;
+    weights?: number[];
+    classWeights?: boolean;
+    loss: number;
+  }[];
   perSample: { shifts: number[]; rolled: number[]; loss: number };
 }
 
-const fx = JSON.parse(readFileSync(new URL('../fixtures/srfl/loss.json', import.meta.url), 'utf8')) as Fixture;
+const fx = JSON.parse(
+  readFileSync(new URL('../fixtures/srfl/loss.json', import.meta.url), 'utf8'),
+) as Fixture;
 const t = (values: number[]): Tensor => tensor(values, fx.shape, { dtype: 'float64' });
 
 test('sRFL loss (the seed) equals PyTorch for fixed logits, every shift, temperature and weighting', () => {
@@ -36,7 +44,10 @@ test('sRFL loss (the seed) equals PyTorch for fixed logits, every shift, tempera
         { forgetWeight, cosineWeight, retainWeight, temperature: c.temperature! },
       ).item();
     });
-    assert.ok(Math.abs(value - c.loss) < 1e-10, `shift ${c.shift} T ${c.temperature}: ${value} vs ${c.loss}`);
+    assert.ok(
+      Math.abs(value - c.loss) < 1e-10,
+      `shift ${c.shift} T ${c.temperature}: ${value} vs ${c.loss}`,
+    );
   }
 });
 
@@ -44,10 +55,16 @@ test('sRFL published loss equals PyTorch, with and without class weights', () =>
   for (const c of fx.cases.filter((k) => k.variant === 'srfl-published')) {
     const value = tidy(() => {
       const teacherForget = t(fx.teacherForget);
-      const weights = c.classWeights ? tensor(fx.classWeights, [fx.classWeights.length], { dtype: 'float64' }) : null;
+      const weights = c.classWeights
+        ? tensor(fx.classWeights, [fx.classWeights.length], { dtype: 'float64' })
+        : null;
       return srflPublishedLoss(
         { forget: t(fx.studentForget), retain: t(fx.studentRetain) },
-        { forget: teacherForget, rolledForget: rollRows(teacherForget, [c.shift]), retain: t(fx.teacherRetain) },
+        {
+          forget: teacherForget,
+          rolledForget: rollRows(teacherForget, [c.shift]),
+          retain: t(fx.teacherRetain),
+        },
         tensor(fx.retainLabels, [fx.retainLabels.length], { dtype: 'int64' }),
         { forgetWeight: 0.8, retainWeight: 0.1, ceWeight: 1.1, cosineWeight: 1, temperature: 1 },
         weights,
@@ -85,15 +102,36 @@ test('roll shifts come only from the configured set and repeat under a seed', ()
 test('an sRFL run trains only layer1/layer2 (frozen parameters bit-identical) and is reproducible', () => {
   const data = syntheticPair();
   manualSeed(0);
-  const trained = train({ architecture: { name: 'resnet20', options: { inChannels: 1, numClasses: 4 } }, data, options: { epochs: 2, batchSize: 32, lr: 0.05 }, seed: 0 });
-  const split = makeSplit({ train: data.train, testSize: data.test.labels.length, forgetSpec: 'class:1', seed: 0 });
+  const trained = train({
+    architecture: { name: 'resnet20', options: { inChannels: 1, numClasses: 4 } },
+    data,
+    options: { epochs: 2, batchSize: 32, lr: 0.05 },
+    seed: 0,
+  });
+  const split = makeSplit({
+    train: data.train,
+    testSize: data.test.labels.length,
+    forgetSpec: 'class:1',
+    seed: 0,
+  });
   const before = memory().tensors;
   const run = () =>
-    unlearn({ model: trained.model, data, split, method: 'srfl', options: { batchSize: 32, epochs: 2, lr: 0.01 }, seed: 4 });
+    unlearn({
+      model: trained.model,
+      data,
+      split,
+      method: 'srfl',
+      options: { batchSize: 32, epochs: 2, lr: 0.01 },
+      seed: 4,
+    });
   const a = run();
   const original = new Map(trained.model.namedParameters());
   for (const [name, p] of a.model.namedParameters()) {
-    const same = Buffer.compare(Buffer.from(p.data().buffer), Buffer.from(original.get(name)!.data().buffer)) === 0;
+    const same =
+      Buffer.compare(
+        Buffer.from(p.data().buffer),
+        Buffer.from(original.get(name)!.data().buffer),
+      ) === 0;
     if (name.startsWith('layer1.') || name.startsWith('layer2.')) {
       if (name.includes('conv')) assert.ok(!same, `${name} should have changed`);
     } else {
@@ -103,13 +141,17 @@ test('an sRFL run trains only layer1/layer2 (frozen parameters bit-identical) an
   // Steps and epochs recorded: epoch 0 (original) + 2 epochs, one step record per retain batch.
   assert.equal(a.history.epochs.length, 3);
   assert.equal(a.history.steps.length, 2 * Math.ceil(split.retain.length / 32));
-  for (const s of a.history.steps) assert.ok(s.facc >= 0 && s.facc <= 1 && s.racc >= 0 && s.racc <= 1 && Number.isFinite(s.loss));
+  for (const s of a.history.steps)
+    assert.ok(s.facc >= 0 && s.facc <= 1 && s.racc >= 0 && s.racc <= 1 && Number.isFinite(s.loss));
   assert.equal(a.metrics.method, 'srfl');
   assert.equal(a.metrics.accuracy.forget, a.history.epochs[2].forget);
   assert.equal(a.metrics.original!.forget, a.history.epochs[0].forget);
   const b = run();
   assert.deepEqual(b.history, { ...a.history, steps: b.history.steps }); // same epochs
-  assert.deepEqual(b.history.steps.map((s) => s.loss), a.history.steps.map((s) => s.loss));
+  assert.deepEqual(
+    b.history.steps.map((s) => s.loss),
+    a.history.steps.map((s) => s.loss),
+  );
   a.model.dispose();
   b.model.dispose();
   assert.equal(memory().tensors, before, 'no tensors leak across unlearning runs');
@@ -119,13 +161,36 @@ test('an sRFL run trains only layer1/layer2 (frozen parameters bit-identical) an
 test('class forgetting with sRFL drives the forgotten class down while retain accuracy holds', () => {
   const data = syntheticPair({ train: 400, test: 200 });
   manualSeed(0);
-  const trained = train({ architecture: { name: 'resnet20', options: { inChannels: 1, numClasses: 4 } }, data, options: { epochs: 3, batchSize: 32, lr: 0.05 }, seed: 0 });
-  const split = makeSplit({ train: data.train, testSize: data.test.labels.length, forgetSpec: 'class:2', seed: 0 });
-  const r = unlearn({ model: trained.model, data, split, method: 'srfl', options: { batchSize: 32, epochs: 3, lr: 0.01 }, seed: 0 });
+  const trained = train({
+    architecture: { name: 'resnet20', options: { inChannels: 1, numClasses: 4 } },
+    data,
+    options: { epochs: 3, batchSize: 32, lr: 0.05 },
+    seed: 0,
+  });
+  const split = makeSplit({
+    train: data.train,
+    testSize: data.test.labels.length,
+    forgetSpec: 'class:2',
+    seed: 0,
+  });
+  const r = unlearn({
+    model: trained.model,
+    data,
+    split,
+    method: 'srfl',
+    options: { batchSize: 32, epochs: 3, lr: 0.01 },
+    seed: 0,
+  });
   const o = r.metrics.original!;
   assert.ok(o.forget > 0.9, `original forget accuracy ${o.forget}`);
-  assert.ok(r.metrics.accuracy.forget < 0.2, `forget accuracy after sRFL ${r.metrics.accuracy.forget}`);
-  assert.ok(r.metrics.accuracy.retain > o.retain - 0.1, `retain ${r.metrics.accuracy.retain} vs ${o.retain}`);
+  assert.ok(
+    r.metrics.accuracy.forget < 0.2,
+    `forget accuracy after sRFL ${r.metrics.accuracy.forget}`,
+  );
+  assert.ok(
+    r.metrics.accuracy.retain > o.retain - 0.1,
+    `retain ${r.metrics.accuracy.retain} vs ${o.retain}`,
+  );
   assert.equal(r.metrics.perClass!.test.length, 4);
   assert.ok((r.metrics.perClass!.test[2] ?? 1) < 0.2);
   r.model.dispose();

@@ -37,9 +37,20 @@ export function flattenMetrics(m: RunMetrics): Record<string, number> {
     seconds: m.seconds,
   };
   if (m.mia) Object.assign(out, { 'mia.simple': m.mia.simple, 'mia.efficacy': m.mia.efficacy });
-  if (m.gap) Object.assign(out, { 'gap.forget': m.gap.forget, 'gap.retain': m.gap.retain, 'gap.test': m.gap.test, 'gap.mia': m.gap.mia, 'gap.avg': m.gap.avg });
+  if (m.gap)
+    Object.assign(out, {
+      'gap.forget': m.gap.forget,
+      'gap.retain': m.gap.retain,
+      'gap.test': m.gap.test,
+      'gap.mia': m.gap.mia,
+      'gap.avg': m.gap.avg,
+    });
   if (m.timeRatio !== undefined) out.timeRatio = m.timeRatio;
-  if (m.neurips) Object.assign(out, { 'neurips.forgettingQuality': m.neurips.forgettingQuality, 'neurips.score': m.neurips.score });
+  if (m.neurips)
+    Object.assign(out, {
+      'neurips.forgettingQuality': m.neurips.forgettingQuality,
+      'neurips.score': m.neurips.score,
+    });
   return out;
 }
 
@@ -60,12 +71,19 @@ async function comparisonSplit(input: CompareInput): Promise<Split> {
   if (existsSync(join(input.out, 'split.json'))) {
     const split = readSplit(input.out);
     if (split.forgetSpec !== input.forget || split.seed !== input.seed) {
-      throw new Error(`${input.out} holds a comparison of forget ${split.forgetSpec} (seed ${split.seed}); use another --out`);
+      throw new Error(
+        `${input.out} holds a comparison of forget ${split.forgetSpec} (seed ${split.seed}); use another --out`,
+      );
     }
     return split;
   }
   const data = await getData(readConfig(input.from).data);
-  const split = makeSplit({ train: data.train, testSize: data.test.labels.length, forgetSpec: input.forget, seed: input.seed });
+  const split = makeSplit({
+    train: data.train,
+    testSize: data.test.labels.length,
+    forgetSpec: input.forget,
+    seed: input.seed,
+  });
   mkdirSync(input.out, { recursive: true });
   writeSplit(input.out, split);
   return split;
@@ -80,7 +98,15 @@ export async function compare(input: CompareInput): Promise<Comparison> {
     const dir = runDir(method, seed);
     if (!isCompleteRun(dir)) {
       input.onRun?.(`${method} (seed ${seed})`);
-      await unlearnRun({ ...input, seed, method, forget: input.forget, options: input.options?.[method] ?? {}, out: dir, split });
+      await unlearnRun({
+        ...input,
+        seed,
+        method,
+        forget: input.forget,
+        options: input.options?.[method] ?? {},
+        out: dir,
+        split,
+      });
     }
     return dir;
   };
@@ -95,8 +121,16 @@ export async function compare(input: CompareInput): Promise<Comparison> {
   }
   entries.unshift(summarise('retrain', seeds, oracles.map(readMetrics)));
   const config = readConfig(input.from);
-  const comparison: Comparison = { forget: input.forget, data: config.data, model: config.model, entries };
+  const comparison: Comparison = {
+    forget: input.forget,
+    data: config.data,
+    model: config.model,
+    entries,
+  };
   writeFileAtomic(join(input.out, 'comparison.json'), `${JSON.stringify(comparison, null, 2)}\n`);
-  await writeReport(join(input.out, 'report.html'), renderComparisonReport({ comparison, oracleMethod: 'retrain' }));
+  await writeReport(
+    join(input.out, 'report.html'),
+    renderComparisonReport({ comparison, oracleMethod: 'retrain' }),
+  );
   return comparison;
 }

@@ -10,8 +10,25 @@ import { modelNames } from '../models/registry.js';
 import { DATASET_NAMES } from '../data/registry.js';
 import { LetheError, OptionError } from '../util/errors.js';
 import { compare } from './compare.js';
-import { cachedRun, cacheKey, evaluateRuns, recipe, trainRun, unlearnRun, writeRunReport, type Common } from './runs.js';
-import { helpText, intOption, methodOverrides, numberOption, parseCommand, type OptionTable, type Parsed } from './options.js';
+import {
+  cachedRun,
+  cacheKey,
+  evaluateRuns,
+  recipe,
+  trainRun,
+  unlearnRun,
+  writeRunReport,
+  type Common,
+} from './runs.js';
+import {
+  helpText,
+  intOption,
+  methodOverrides,
+  numberOption,
+  parseCommand,
+  type OptionTable,
+  type Parsed,
+} from './options.js';
 
 interface Command {
   usage: string;
@@ -26,7 +43,12 @@ const TRAINING_OPTIONS: OptionTable = {
   epochs: { type: 'string', description: 'epochs', placeholder: 'n' },
   lr: { type: 'string', description: 'learning rate', placeholder: 'x' },
   'batch-size': { type: 'string', description: 'batch size', placeholder: 'n' },
-  opt: { type: 'string', multiple: true, description: 'any other option of the method, e.g. --opt studentMode=train', placeholder: 'key=value' },
+  opt: {
+    type: 'string',
+    multiple: true,
+    description: 'any other option of the method, e.g. --opt studentMode=train',
+    placeholder: 'key=value',
+  },
 };
 
 function common(values: Parsed['values']): Common {
@@ -51,11 +73,15 @@ function overrides(values: Parsed['values']): Record<string, unknown> {
 
 function requireString(values: Parsed['values'], name: string, command: string): string {
   const v = values[name];
-  if (typeof v !== 'string' || v === '') throw new OptionError(`lethe ${command}: --${name} is required (see 'lethe ${command} --help')`);
+  if (typeof v !== 'string' || v === '')
+    throw new OptionError(
+      `lethe ${command}: --${name} is required (see 'lethe ${command} --help')`,
+    );
   return v;
 }
 
-const pct = (v: number | null | undefined): string => (typeof v === 'number' && Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : '-');
+const pct = (v: number | null | undefined): string =>
+  typeof v === 'number' && Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : '-';
 
 function printSummary(label: string, dir: string): void {
   const m = readMetrics(dir);
@@ -74,18 +100,47 @@ function printSummary(label: string, dir: string): void {
 const COMMANDS: Record<string, Command> = {
   train: {
     usage: 'lethe train [--data <spec>] [--model <name>] [--epochs <n>] --out <dir>',
-    description: 'Train an original classifier from scratch (SGD, momentum, weight decay, cosine schedule, augmentation).',
+    description:
+      'Train an original classifier from scratch (SGD, momentum, weight decay, cosine schedule, augmentation).',
     options: {
-      data: { type: 'string', description: dataHelp, default: 'fashion-mnist', placeholder: 'spec' },
-      model: { type: 'string', description: `architecture: ${modelNames().join(', ')}`, default: 'resnet20', placeholder: 'name' },
-      'cifar-stem': { type: 'boolean', description: 'ResNet-18/34/50 with the 3×3 stride-1 stem and no max-pool (32×32 inputs)' },
-      out: { type: 'string', description: 'run directory to write', default: 'runs/original', placeholder: 'dir' },
+      data: {
+        type: 'string',
+        description: dataHelp,
+        default: 'fashion-mnist',
+        placeholder: 'spec',
+      },
+      model: {
+        type: 'string',
+        description: `architecture: ${modelNames().join(', ')}`,
+        default: 'resnet20',
+        placeholder: 'name',
+      },
+      'cifar-stem': {
+        type: 'boolean',
+        description: 'ResNet-18/34/50 with the 3×3 stride-1 stem and no max-pool (32×32 inputs)',
+      },
+      out: {
+        type: 'string',
+        description: 'run directory to write',
+        default: 'runs/original',
+        placeholder: 'dir',
+      },
       ...TRAINING_OPTIONS,
     },
-    examples: ['lethe train --data fashion-mnist --model resnet20 --epochs 3 --out runs/original', 'lethe train --data cifar10:/data/cifar-10-batches-bin --model resnet18 --cifar-stem'],
+    examples: [
+      'lethe train --data fashion-mnist --model resnet20 --epochs 3 --out runs/original',
+      'lethe train --data cifar10:/data/cifar-10-batches-bin --model resnet18 --cifar-stem',
+    ],
     async run({ values }) {
       const out = String(values.out);
-      await trainRun({ ...common(values), data: String(values.data), model: String(values.model), options: overrides(values), out, cifarStem: values['cifar-stem'] === true });
+      await trainRun({
+        ...common(values),
+        data: String(values.data),
+        model: String(values.model),
+        options: overrides(values),
+        out,
+        cifarStem: values['cifar-stem'] === true,
+      });
       printSummary('trained', out);
     },
   },
@@ -93,11 +148,32 @@ const COMMANDS: Record<string, Command> = {
     usage: 'lethe unlearn --from <run-dir> --forget <spec> [--method srfl] --out <dir>',
     description: 'Remove the influence of a forget set from a trained model.',
     options: {
-      from: { type: 'string', description: 'run directory of the trained (original) model', placeholder: 'dir' },
-      forget: { type: 'string', description: 'forget set: random:<fraction|count>, class:<id>[,<id>], indices:<file>', placeholder: 'spec' },
-      method: { type: 'string', description: `method: ${methodIds().join(', ')}`, default: 'srfl', placeholder: 'id' },
-      'student-mode': { type: 'string', description: "batch-norm mode while training: 'train' or 'eval'", placeholder: 'mode' },
-      out: { type: 'string', description: 'run directory to write (default runs/<method>)', placeholder: 'dir' },
+      from: {
+        type: 'string',
+        description: 'run directory of the trained (original) model',
+        placeholder: 'dir',
+      },
+      forget: {
+        type: 'string',
+        description: 'forget set: random:<fraction|count>, class:<id>[,<id>], indices:<file>',
+        placeholder: 'spec',
+      },
+      method: {
+        type: 'string',
+        description: `method: ${methodIds().join(', ')}`,
+        default: 'srfl',
+        placeholder: 'id',
+      },
+      'student-mode': {
+        type: 'string',
+        description: "batch-norm mode while training: 'train' or 'eval'",
+        placeholder: 'mode',
+      },
+      out: {
+        type: 'string',
+        description: 'run directory to write (default runs/<method>)',
+        placeholder: 'dir',
+      },
       ...TRAINING_OPTIONS,
     },
     examples: [
@@ -123,11 +199,22 @@ const COMMANDS: Record<string, Command> = {
   report: {
     usage: 'lethe report <run-dir> [--out <file>]',
     description: "Render a run's report.html again from its files.",
-    options: { out: { type: 'string', description: 'where to write (default <run-dir>/report.html)', placeholder: 'file' } },
+    options: {
+      out: {
+        type: 'string',
+        description: 'where to write (default <run-dir>/report.html)',
+        placeholder: 'file',
+      },
+    },
     async run({ values, positionals }) {
       const dir = positionals[0];
-      if (!dir) throw new OptionError("lethe report: expected a run directory (see 'lethe report --help')");
-      const path = await writeRunReport(dir, undefined, typeof values.out === 'string' ? values.out : undefined);
+      if (!dir)
+        throw new OptionError("lethe report: expected a run directory (see 'lethe report --help')");
+      const path = await writeRunReport(
+        dir,
+        undefined,
+        typeof values.out === 'string' ? values.out : undefined,
+      );
       console.log(`report: ${path}`);
     },
   },
@@ -139,41 +226,107 @@ const COMMANDS: Record<string, Command> = {
       "same split, the NeurIPS 2023 forgetting quality and score. Written into each run's metrics.json.",
     ].join('\n'),
     options: {
-      oracle: { type: 'string', multiple: true, description: "a 'retrain' run of the same forget set (repeat for several seeds)", placeholder: 'dir' },
+      oracle: {
+        type: 'string',
+        multiple: true,
+        description: "a 'retrain' run of the same forget set (repeat for several seeds)",
+        placeholder: 'dir',
+      },
     },
-    examples: ['lethe unlearn --from runs/original --forget class:3 --method retrain --out runs/retrain', 'lethe eval runs/srfl --oracle runs/retrain'],
+    examples: [
+      'lethe unlearn --from runs/original --forget class:3 --method retrain --out runs/retrain',
+      'lethe eval runs/srfl --oracle runs/retrain',
+    ],
     async run({ values, positionals }) {
-      if (positionals.length === 0) throw new OptionError("lethe eval: expected at least one run directory (see 'lethe eval --help')");
+      if (positionals.length === 0)
+        throw new OptionError(
+          "lethe eval: expected at least one run directory (see 'lethe eval --help')",
+        );
       const c = common(values);
-      const metrics = await evaluateRuns(positionals, (values.oracle as string[] | undefined) ?? [], c.device);
+      const metrics = await evaluateRuns(
+        positionals,
+        (values.oracle as string[] | undefined) ?? [],
+        c.device,
+      );
       metrics.forEach((m, i) => {
-        console.log(`${positionals[i]}: simple MIA ${m.mia!.simple.toFixed(3)}  MIA-efficacy ${m.mia!.efficacy.toFixed(3)}  Avg Gap ${m.gap!.avg.toFixed(3)}  time ${m.timeRatio!.toFixed(2)}x retrain${m.neurips ? `  NeurIPS F ${m.neurips.forgettingQuality.toFixed(3)} score ${m.neurips.score.toFixed(3)}` : ''}`);
+        console.log(
+          `${positionals[i]}: simple MIA ${m.mia!.simple.toFixed(3)}  MIA-efficacy ${m.mia!.efficacy.toFixed(3)}  Avg Gap ${m.gap!.avg.toFixed(3)}  time ${m.timeRatio!.toFixed(2)}x retrain${m.neurips ? `  NeurIPS F ${m.neurips.forgettingQuality.toFixed(3)} score ${m.neurips.score.toFixed(3)}` : ''}`,
+        );
       });
     },
   },
   compare: {
-    usage: 'lethe compare --methods srfl,finetune,neggrad+ --forget random:0.1 --seeds 3 [--from <run-dir>] --out <dir>',
-    description: 'Run the retrain oracle and every method for each seed on one split, evaluate them all, and write comparison.json and report.html.',
+    usage:
+      'lethe compare --methods srfl,finetune,neggrad+ --forget random:0.1 --seeds 3 [--from <run-dir>] --out <dir>',
+    description:
+      'Run the retrain oracle and every method for each seed on one split, evaluate them all, and write comparison.json and report.html.',
     options: {
-      methods: { type: 'string', description: 'comma-separated method ids', default: 'srfl,finetune,neggrad+,scrub,salun', placeholder: 'ids' },
-      forget: { type: 'string', description: 'forget set spec', default: 'random:0.1', placeholder: 'spec' },
-      seeds: { type: 'string', description: 'runs per method (N ≥ 2 for the NeurIPS score)', default: '3', placeholder: 'n' },
-      from: { type: 'string', description: 'run directory of the trained original (default: train one into <out>/original)', placeholder: 'dir' },
-      data: { type: 'string', description: `${dataHelp} (when training the original)`, default: 'fashion-mnist', placeholder: 'spec' },
-      model: { type: 'string', description: 'architecture (when training the original)', default: 'resnet20', placeholder: 'name' },
-      out: { type: 'string', description: 'comparison directory', default: 'runs/compare', placeholder: 'dir' },
-      opt: { type: 'string', multiple: true, description: 'a method option, e.g. --opt srfl.lr=0.01', placeholder: 'method.key=value' },
+      methods: {
+        type: 'string',
+        description: 'comma-separated method ids',
+        default: 'srfl,finetune,neggrad+,scrub,salun',
+        placeholder: 'ids',
+      },
+      forget: {
+        type: 'string',
+        description: 'forget set spec',
+        default: 'random:0.1',
+        placeholder: 'spec',
+      },
+      seeds: {
+        type: 'string',
+        description: 'runs per method (N ≥ 2 for the NeurIPS score)',
+        default: '3',
+        placeholder: 'n',
+      },
+      from: {
+        type: 'string',
+        description:
+          'run directory of the trained original (default: train one into <out>/original)',
+        placeholder: 'dir',
+      },
+      data: {
+        type: 'string',
+        description: `${dataHelp} (when training the original)`,
+        default: 'fashion-mnist',
+        placeholder: 'spec',
+      },
+      model: {
+        type: 'string',
+        description: 'architecture (when training the original)',
+        default: 'resnet20',
+        placeholder: 'name',
+      },
+      out: {
+        type: 'string',
+        description: 'comparison directory',
+        default: 'runs/compare',
+        placeholder: 'dir',
+      },
+      opt: {
+        type: 'string',
+        multiple: true,
+        description: 'a method option, e.g. --opt srfl.lr=0.01',
+        placeholder: 'method.key=value',
+      },
     },
-    examples: ['lethe compare --methods srfl,finetune,neggrad+,scrub,salun --forget random:0.1 --seeds 3'],
+    examples: [
+      'lethe compare --methods srfl,finetune,neggrad+,scrub,salun --forget random:0.1 --seeds 3',
+    ],
     async run({ values }) {
       const c = common(values);
       const out = String(values.out);
       const started = performance.now();
-      let from = typeof values.from === 'string' ? values.from : join(out, 'original');
+      const from = typeof values.from === 'string' ? values.from : join(out, 'original');
       if (typeof values.from !== 'string') {
         const data = String(values.data);
         const model = String(values.model);
-        await cachedRun('original', cacheKey({ data, model, trainOptions: recipe({}), seed: c.seed }), from, (dir) => trainRun({ ...c, data, model, options: {}, out: dir }));
+        await cachedRun(
+          'original',
+          cacheKey({ data, model, trainOptions: recipe({}), seed: c.seed }),
+          from,
+          (dir) => trainRun({ ...c, data, model, options: {}, out: dir }),
+        );
       }
       const perMethod: Record<string, Record<string, unknown>> = {};
       for (const [key, value] of Object.entries(methodOverrides(values))) {
@@ -194,10 +347,15 @@ const COMMANDS: Record<string, Command> = {
       });
       for (const e of comparison.entries) {
         const m = e.metrics;
-        const f = (k: string): string => (m[k] ? `${m[k].mean.toFixed(3)}±${m[k].std.toFixed(3)}` : '-');
-        console.log(`${e.method.padEnd(15)} forget ${f('accuracy.forget')}  retain ${f('accuracy.retain')}  test ${f('accuracy.test')}  MIA ${f('mia.simple')}  Avg Gap ${f('gap.avg')}  s ${f('seconds')}`);
+        const f = (k: string): string =>
+          m[k] ? `${m[k].mean.toFixed(3)}±${m[k].std.toFixed(3)}` : '-';
+        console.log(
+          `${e.method.padEnd(15)} forget ${f('accuracy.forget')}  retain ${f('accuracy.retain')}  test ${f('accuracy.test')}  MIA ${f('mia.simple')}  Avg Gap ${f('gap.avg')}  s ${f('seconds')}`,
+        );
       }
-      console.log(`comparison: ${join(out, 'comparison.json')}, report: ${join(out, 'report.html')} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+      console.log(
+        `comparison: ${join(out, 'comparison.json')}, report: ${join(out, 'report.html')} (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+      );
     },
   },
   demo: {
@@ -205,17 +363,46 @@ const COMMANDS: Record<string, Command> = {
     description: [
       'The whole story on Fashion-MNIST with ResNet-20: train the original (once; cached), retrain the',
       'oracle without the forget set (cached), unlearn with sRFL and two baselines (finetune, neggrad+),',
-      'and report whether each forgot, next to the seed\'s forget/retain accuracy curves.',
+      "and report whether each forgot, next to the seed's forget/retain accuracy curves.",
     ].join('\n'),
     options: {
-      forget: { type: 'string', description: 'forget set (the seed itself used random:0.1)', default: 'class:3', placeholder: 'spec' },
-      method: { type: 'string', description: 'unlearning method', default: 'srfl', placeholder: 'id' },
-      baselines: { type: 'string', description: "baselines to run beside it ('' for none)", default: 'finetune,neggrad+', placeholder: 'ids' },
-      data: { type: 'string', description: dataHelp, default: 'fashion-mnist', placeholder: 'spec' },
-      out: { type: 'string', description: 'directory for the demo runs', default: 'runs/demo', placeholder: 'dir' },
+      forget: {
+        type: 'string',
+        description: 'forget set (the seed itself used random:0.1)',
+        default: 'class:3',
+        placeholder: 'spec',
+      },
+      method: {
+        type: 'string',
+        description: 'unlearning method',
+        default: 'srfl',
+        placeholder: 'id',
+      },
+      baselines: {
+        type: 'string',
+        description: "baselines to run beside it ('' for none)",
+        default: 'finetune,neggrad+',
+        placeholder: 'ids',
+      },
+      data: {
+        type: 'string',
+        description: dataHelp,
+        default: 'fashion-mnist',
+        placeholder: 'spec',
+      },
+      out: {
+        type: 'string',
+        description: 'directory for the demo runs',
+        default: 'runs/demo',
+        placeholder: 'dir',
+      },
       opt: TRAINING_OPTIONS.opt,
     },
-    examples: ['lethe demo', 'lethe demo --forget random:0.1', 'lethe demo --out /tmp/lethe-demo --baselines ""'],
+    examples: [
+      'lethe demo',
+      'lethe demo --forget random:0.1',
+      'lethe demo --out /tmp/lethe-demo --baselines ""',
+    ],
     async run({ values }) {
       const c = common(values);
       const out = String(values.out);
@@ -223,17 +410,43 @@ const COMMANDS: Record<string, Command> = {
       const forget = String(values.forget);
       const started = performance.now();
       const original = join(out, 'original');
-      const trainKey = cacheKey({ data, model: 'resnet20', trainOptions: recipe({}), seed: c.seed });
-      const cached = await cachedRun('original', trainKey, original, (dir) => trainRun({ ...c, data, model: 'resnet20', options: {}, out: dir }));
-      console.log(cached ? `original model: reused from the cache (${original})` : `original model: trained (${original})`);
-      const oracle = join(out, 'retrain');
-      const oracleCached = await cachedRun('retrain', cacheKey({ trainKey, forget }), oracle, (dir) =>
-        unlearnRun({ ...c, from: original, forget, method: 'retrain', options: {}, out: dir }),
+      const trainKey = cacheKey({
+        data,
+        model: 'resnet20',
+        trainOptions: recipe({}),
+        seed: c.seed,
+      });
+      const cached = await cachedRun('original', trainKey, original, (dir) =>
+        trainRun({ ...c, data, model: 'resnet20', options: {}, out: dir }),
       );
-      console.log(oracleCached ? `retrain oracle: reused from the cache (${oracle})` : `retrain oracle: trained (${oracle})`);
+      console.log(
+        cached
+          ? `original model: reused from the cache (${original})`
+          : `original model: trained (${original})`,
+      );
+      const oracle = join(out, 'retrain');
+      const oracleCached = await cachedRun(
+        'retrain',
+        cacheKey({ trainKey, forget }),
+        oracle,
+        (dir) =>
+          unlearnRun({ ...c, from: original, forget, method: 'retrain', options: {}, out: dir }),
+      );
+      console.log(
+        oracleCached
+          ? `retrain oracle: reused from the cache (${oracle})`
+          : `retrain oracle: trained (${oracle})`,
+      );
       const method = getMethod(String(values.method)).id;
       const runs = [join(out, method)];
-      await unlearnRun({ ...c, from: original, forget, method, options: methodOverrides(values), out: runs[0] });
+      await unlearnRun({
+        ...c,
+        from: original,
+        forget,
+        method,
+        options: methodOverrides(values),
+        out: runs[0],
+      });
       for (const id of String(values.baselines).split(',').filter(Boolean)) {
         const baseline = getMethod(id).id;
         // The NeurIPS 2023 kit's official baseline budget: one epoch.
@@ -249,10 +462,24 @@ const COMMANDS: Record<string, Command> = {
       console.log('');
       console.log(`Did it forget? eval-mode accuracy vs the retrain oracle (forget ${forget})`);
       const o = metrics[0].oracle!;
-      const row = (name: string, a: { forget: number; retain: number; test: number }, mia: number, gap: string): string =>
+      const row = (
+        name: string,
+        a: { forget: number; retain: number; test: number },
+        mia: number,
+        gap: string,
+      ): string =>
         `  ${name.padEnd(15)} forget ${pct(a.forget).padStart(6)}  retain ${pct(a.retain).padStart(6)}  test ${pct(a.test).padStart(6)}  MIA-eff ${mia.toFixed(3)}  ${gap}`;
       console.log(row('retrain oracle', o.accuracy, o.mia.efficacy, ''));
-      runs.forEach((dir, i) => console.log(row(readMetrics(dir).method, metrics[i].accuracy, metrics[i].mia!.efficacy, `Avg Gap ${metrics[i].gap!.avg.toFixed(3)}`)));
+      runs.forEach((dir, i) =>
+        console.log(
+          row(
+            readMetrics(dir).method,
+            metrics[i].accuracy,
+            metrics[i].mia!.efficacy,
+            `Avg Gap ${metrics[i].gap!.avg.toFixed(3)}`,
+          ),
+        ),
+      );
       console.log('');
       printSummary(method, runs[0]);
       console.log(`demo finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
@@ -267,7 +494,9 @@ function mainHelp(): string {
     'Usage: lethe <command> [options]',
     '',
     'Commands:',
-    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.description.split('\n')[0]}`),
+    ...Object.entries(COMMANDS).map(
+      ([name, c]) => `  ${name.padEnd(9)} ${c.description.split('\n')[0]}`,
+    ),
     '',
     "Run 'lethe <command> --help' for a command's options. Start with 'lethe demo'.",
   ].join('\n');
@@ -281,7 +510,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   try {
-    if (!command) throw new OptionError(`Unknown command '${name}'; expected one of ${Object.keys(COMMANDS).join(', ')}`);
+    if (!command)
+      throw new OptionError(
+        `Unknown command '${name}'; expected one of ${Object.keys(COMMANDS).join(', ')}`,
+      );
     const parsed = parseCommand(name, rest, command.options);
     if (parsed.values.help) {
       console.log(helpText(command.usage, command.description, command.options, command.examples));

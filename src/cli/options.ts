@@ -20,10 +20,28 @@ export type OptionTable = Record<string, OptionSpec>;
 
 /** Options every command takes. */
 export const COMMON_OPTIONS: OptionTable = {
-  seed: { type: 'string', description: 'seed of every random choice (splits, shuffles, init, rolls)', default: '0', placeholder: 'n' },
-  device: { type: 'string', description: "'cpu', 'cuda' or 'cuda:<n>'", default: 'cpu', placeholder: 'device' },
-  threads: { type: 'string', description: "libtorch threads (default: the machine's cores)", placeholder: 'n' },
-  config: { type: 'string', description: 'JSON file with any of these options (flags win)', placeholder: 'file' },
+  seed: {
+    type: 'string',
+    description: 'seed of every random choice (splits, shuffles, init, rolls)',
+    default: '0',
+    placeholder: 'n',
+  },
+  device: {
+    type: 'string',
+    description: "'cpu', 'cuda' or 'cuda:<n>'",
+    default: 'cpu',
+    placeholder: 'device',
+  },
+  threads: {
+    type: 'string',
+    description: "libtorch threads (default: the machine's cores)",
+    placeholder: 'n',
+  },
+  config: {
+    type: 'string',
+    description: 'JSON file with any of these options (flags win)',
+    placeholder: 'file',
+  },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
@@ -37,7 +55,11 @@ export function parseCommand(command: string, argv: string[], table: OptionTable
   const all = { ...table, ...COMMON_OPTIONS };
   const options: NonNullable<ParseArgsConfig['options']> = {};
   for (const [name, spec] of Object.entries(all)) {
-    options[name] = { type: spec.type, ...(spec.multiple ? { multiple: true } : {}), ...(spec.short ? { short: spec.short } : {}) };
+    options[name] = {
+      type: spec.type,
+      ...(spec.multiple ? { multiple: true } : {}),
+      ...(spec.short ? { short: spec.short } : {}),
+    };
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -52,14 +74,19 @@ export function parseCommand(command: string, argv: string[], table: OptionTable
     for (const [key, value] of Object.entries(readConfigFile(configPath))) {
       const name = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
       if (key === 'options' && value && typeof value === 'object') {
-        const opts = Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+        const opts = Object.entries(value as Record<string, unknown>).map(
+          ([k, v]) => `${k}=${JSON.stringify(v)}`,
+        );
         values.opt = [...opts, ...((values.opt as string[] | undefined) ?? [])];
         continue;
       }
       if (!(name in all)) {
-        throw new OptionError(`${configPath}: unknown key '${key}' for lethe ${command}; known: ${Object.keys(table).join(', ')}`);
+        throw new OptionError(
+          `${configPath}: unknown key '${key}' for lethe ${command}; known: ${Object.keys(table).join(', ')}`,
+        );
       }
-      if (values[name] === undefined) values[name] = all[name].type === 'boolean' ? Boolean(value) : String(value);
+      if (values[name] === undefined)
+        values[name] = all[name].type === 'boolean' ? Boolean(value) : String(value);
     }
   }
   for (const [name, spec] of Object.entries(all)) {
@@ -72,7 +99,8 @@ function readConfigFile(path: string): Record<string, unknown> {
   if (!existsSync(path)) throw new OptionError(`--config ${path}: file not found`);
   try {
     const value = JSON.parse(readFileSync(path, 'utf8')) as unknown;
-    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('expected a JSON object');
+    if (!value || typeof value !== 'object' || Array.isArray(value))
+      throw new Error('expected a JSON object');
     return value as Record<string, unknown>;
   } catch (error) {
     throw new OptionError(`--config ${path}: ${(error as Error).message}`);
@@ -84,7 +112,8 @@ export function intOption(values: Parsed['values'], name: string, min = 0): numb
   const raw = values[name];
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new OptionError(`--${name}: expected an integer ≥ ${min} but received '${String(raw)}'`);
+  if (!Number.isInteger(n) || n < min)
+    throw new OptionError(`--${name}: expected an integer ≥ ${min} but received '${String(raw)}'`);
   return n;
 }
 
@@ -93,7 +122,8 @@ export function numberOption(values: Parsed['values'], name: string): number | u
   const raw = values[name];
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (!Number.isFinite(n)) throw new OptionError(`--${name}: expected a number but received '${String(raw)}'`);
+  if (!Number.isFinite(n))
+    throw new OptionError(`--${name}: expected a number but received '${String(raw)}'`);
   return n;
 }
 
@@ -115,11 +145,25 @@ export function methodOverrides(values: Parsed['values']): Record<string, unknow
 }
 
 /** Help text for a command from its table. */
-export function helpText(usage: string, description: string, table: OptionTable, examples: string[] = []): string {
+export function helpText(
+  usage: string,
+  description: string,
+  table: OptionTable,
+  examples: string[] = [],
+): string {
   const rows = Object.entries({ ...table, ...COMMON_OPTIONS }).map(([name, spec]) => {
     const flag = `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.type === 'string' ? ` <${spec.placeholder ?? 'value'}>` : ''}`;
-    const def = spec.default !== undefined && spec.type === 'string' ? ` (default: ${spec.default})` : '';
+    const def =
+      spec.default !== undefined && spec.type === 'string' ? ` (default: ${spec.default})` : '';
     return `  ${flag.padEnd(30)} ${spec.description}${def}`;
   });
-  return [`Usage: ${usage}`, '', description, '', 'Options:', ...rows, ...(examples.length ? ['', 'Examples:', ...examples.map((e) => `  ${e}`)] : [])].join('\n');
+  return [
+    `Usage: ${usage}`,
+    '',
+    description,
+    '',
+    'Options:',
+    ...rows,
+    ...(examples.length ? ['', 'Examples:', ...examples.map((e) => `  ${e}`)] : []),
+  ].join('\n');
 }

@@ -50,7 +50,9 @@ export class ProgressReporter {
         break;
       case 'epoch': {
         const r = event.record;
-        this.line(`${this.label}: epoch ${r.epoch}  eval-mode accuracy  forget ${pct(r.forget)}  retain ${pct(r.retain)}  test ${pct(r.test)}`);
+        this.line(
+          `${this.label}: epoch ${r.epoch}  eval-mode accuracy  forget ${pct(r.forget)}  retain ${pct(r.retain)}  test ${pct(r.test)}`,
+        );
         break;
       }
       case 'end':

@@ -70,9 +70,16 @@ export interface TrainRunInput extends Common {
 export async function trainRun(input: TrainRunInput): Promise<RunMetrics> {
   applyThreads(input);
   const data = await getData(input.data);
-  const modelOptions = { inChannels: data.train.shape[0], numClasses: data.train.numClasses, ...(input.cifarStem ? { cifar: true } : {}) };
+  const modelOptions = {
+    inChannels: data.train.shape[0],
+    numClasses: data.train.numClasses,
+    ...(input.cifarStem ? { cifar: true } : {}),
+  };
   const progress = new ProgressReporter(`train ${input.model}`);
-  const options = resolveOptions(getMethod('retrain'), input.options) as unknown as Record<string, unknown>;
+  const options = resolveOptions(getMethod('retrain'), input.options) as unknown as Record<
+    string,
+    unknown
+  >;
   const result = train({
     architecture: { name: input.model, options: modelOptions },
     data,
@@ -121,13 +128,25 @@ export interface UnlearnRunInput extends Common {
 export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
   applyThreads(input);
   if (!isCompleteRun(input.from)) {
-    throw new OptionError(`--from ${input.from}: not a finished Lethe run directory (expected ${RUN_FILES.config}, ${RUN_FILES.model}, ${RUN_FILES.metrics})`);
+    throw new OptionError(
+      `--from ${input.from}: not a finished Lethe run directory (expected ${RUN_FILES.config}, ${RUN_FILES.model}, ${RUN_FILES.metrics})`,
+    );
   }
   const original = readConfig(input.from);
   const data = await getData(original.data);
   const method = getMethod(input.method);
-  const options = resolveOptions(method, method.id === 'retrain' ? { ...original.options, ...input.options } : input.options);
-  const split = input.split ?? makeSplit({ train: data.train, testSize: data.test.labels.length, forgetSpec: input.forget, seed: input.seed });
+  const options = resolveOptions(
+    method,
+    method.id === 'retrain' ? { ...original.options, ...input.options } : input.options,
+  );
+  const split =
+    input.split ??
+    makeSplit({
+      train: data.train,
+      testSize: data.test.labels.length,
+      forgetSpec: input.forget,
+      seed: input.seed,
+    });
   const model = loadRunModel(input.from);
   const progress = new ProgressReporter(method.id);
   let result;
@@ -172,7 +191,11 @@ export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
 }
 
 /** Renders `report.html` of a run directory from its files. */
-export async function writeRunReport(dir: string, oracle?: Accuracies, out = join(dir, RUN_FILES.report)): Promise<string> {
+export async function writeRunReport(
+  dir: string,
+  oracle?: Accuracies,
+  out = join(dir, RUN_FILES.report),
+): Promise<string> {
   const config = readConfig(dir);
   const metrics = readMetrics(dir);
   const data = await getData(config.data).catch(() => null);
@@ -189,7 +212,10 @@ export async function writeRunReport(dir: string, oracle?: Accuracies, out = joi
 
 /** The directory where trained originals (and oracles) are cached across runs. */
 export function cacheDir(): string {
-  return process.env.LETHE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'lethe');
+  return (
+    process.env.LETHE_CACHE_DIR ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'lethe')
+  );
 }
 
 /** A cache key for everything that determines a trained model. */
@@ -204,7 +230,12 @@ export function cacheKey(parts: Record<string, unknown>): string {
  * Ensures `out` holds a finished run, copying it from the cache when there, and otherwise creating
  * it with `make` and storing a copy in the cache. Returns whether the cache was used.
  */
-export async function cachedRun(kind: string, key: string, out: string, make: (dir: string) => Promise<unknown>): Promise<boolean> {
+export async function cachedRun(
+  kind: string,
+  key: string,
+  out: string,
+  make: (dir: string) => Promise<unknown>,
+): Promise<boolean> {
   if (isCompleteRun(out)) return true;
   const cached = join(cacheDir(), `${kind}-${key}`);
   if (isCompleteRun(cached)) {
@@ -227,11 +258,16 @@ export function recipe(overrides: Record<string, unknown>): Record<string, unkno
   return { ...TRAIN_DEFAULTS, ...overrides };
 }
 
-
 /** A run directory's eval-mode predictions on its split's sets (computed once per process). */
-const predictionCache = new Map<string, Promise<{ predictions: SetPredictions; split: Split; config: RunConfig }>>();
+const predictionCache = new Map<
+  string,
+  Promise<{ predictions: SetPredictions; split: Split; config: RunConfig }>
+>();
 
-export function runPredictions(dir: string, device: string): Promise<{ predictions: SetPredictions; split: Split; config: RunConfig }> {
+export function runPredictions(
+  dir: string,
+  device: string,
+): Promise<{ predictions: SetPredictions; split: Split; config: RunConfig }> {
   const key = resolve(dir);
   let p = predictionCache.get(key);
   if (!p) {
@@ -263,13 +299,20 @@ const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length
  * forgetting quality and score over all of them. Results go into each run's metrics.json (and the
  * oracles' own MIA into theirs); reports are re-rendered.
  */
-export async function evaluateRuns(runs: string[], oracles: string[], device = 'cpu'): Promise<RunMetrics[]> {
-  if (oracles.length === 0) throw new OptionError('lethe eval: --oracle <retrain-run-dir> is required');
+export async function evaluateRuns(
+  runs: string[],
+  oracles: string[],
+  device = 'cpu',
+): Promise<RunMetrics[]> {
+  if (oracles.length === 0)
+    throw new OptionError('lethe eval: --oracle <retrain-run-dir> is required');
   const oracleResults = [];
   for (const dir of oracles) {
     const r = await runPredictions(dir, device);
     if (r.config.method !== 'retrain') {
-      throw new OptionError(`--oracle ${dir}: expected a 'retrain' run but it is '${r.config.method}'`);
+      throw new OptionError(
+        `--oracle ${dir}: expected a 'retrain' run but it is '${r.config.method}'`,
+      );
     }
     const metrics = readMetrics(dir);
     metrics.mia = membershipInference(r.predictions, r.config.seed);
@@ -293,8 +336,13 @@ export async function evaluateRuns(runs: string[], oracles: string[], device = '
   const evaluated: { dir: string; predictions: SetPredictions; metrics: RunMetrics }[] = [];
   for (const dir of runs) {
     const r = await runPredictions(dir, device);
-    if (!sameIndices(r.split.forget, reference.forget) || !sameIndices(r.split.test, reference.test)) {
-      throw new OptionError(`${dir}: its split differs from the oracle's (${oracles[0]}); evaluate runs against an oracle of the same forget set and seed`);
+    if (
+      !sameIndices(r.split.forget, reference.forget) ||
+      !sameIndices(r.split.test, reference.test)
+    ) {
+      throw new OptionError(
+        `${dir}: its split differs from the oracle's (${oracles[0]}); evaluate runs against an oracle of the same forget set and seed`,
+      );
     }
     const metrics = readMetrics(dir);
     const mia = membershipInference(r.predictions, r.config.seed);

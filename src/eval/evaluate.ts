@@ -5,7 +5,14 @@
 import type { Predictions, SetPredictions } from '../models/predict.js';
 import type { Accuracies, GapResult, MiaResult, NeuripsResult } from '../run/metrics.js';
 import { DataError } from '../util/errors.js';
-import { avgGap, forgettingQuality, logitScaledConfidence, miaEfficacy, neuripsScore, simpleMia } from './stats/index.js';
+import {
+  avgGap,
+  forgettingQuality,
+  logitScaledConfidence,
+  miaEfficacy,
+  neuripsScore,
+  simpleMia,
+} from './stats/index.js';
 
 /** Per-example cross-entropy loss (float64, stable log-sum-exp). */
 export function perSampleLoss(p: Predictions): Float64Array {
@@ -51,10 +58,16 @@ export function accuraciesOf(p: SetPredictions): Accuracies {
  *   non-members, applied to D_f; the fraction of D_f predicted non-member.
  */
 export function membershipInference(p: SetPredictions, seed: number): MiaResult {
-  if (p.forget.labels.length < 2) throw new DataError('Membership inference needs at least 2 forget examples');
+  if (p.forget.labels.length < 2)
+    throw new DataError('Membership inference needs at least 2 forget examples');
   return {
     simple: simpleMia(perSampleLoss(p.forget), perSampleLoss(p.test), { seed }),
-    efficacy: miaEfficacy(trueClassConfidence(p.retain), trueClassConfidence(p.test), trueClassConfidence(p.forget), { seed }),
+    efficacy: miaEfficacy(
+      trueClassConfidence(p.retain),
+      trueClassConfidence(p.test),
+      trueClassConfidence(p.forget),
+      { seed },
+    ),
   };
 }
 
@@ -62,10 +75,23 @@ export function membershipInference(p: SetPredictions, seed: number): MiaResult 
  * SalUn's Avg Gap: absolute gaps to the oracle on forget / retain / test accuracy and on
  * MIA-efficacy (the MIA SalUn's summary uses), and their mean.
  */
-export function gapToOracle(run: { accuracy: Accuracies; mia: MiaResult }, oracle: { accuracy: Accuracies; mia: MiaResult }): GapResult {
+export function gapToOracle(
+  run: { accuracy: Accuracies; mia: MiaResult },
+  oracle: { accuracy: Accuracies; mia: MiaResult },
+): GapResult {
   return avgGap(
-    { forget: run.accuracy.forget, retain: run.accuracy.retain, test: run.accuracy.test, mia: run.mia.efficacy },
-    { forget: oracle.accuracy.forget, retain: oracle.accuracy.retain, test: oracle.accuracy.test, mia: oracle.mia.efficacy },
+    {
+      forget: run.accuracy.forget,
+      retain: run.accuracy.retain,
+      test: run.accuracy.test,
+      mia: run.mia.efficacy,
+    },
+    {
+      forget: oracle.accuracy.forget,
+      retain: oracle.accuracy.retain,
+      test: oracle.accuracy.test,
+      mia: oracle.mia.efficacy,
+    },
   );
 }
 
@@ -73,17 +99,26 @@ export function gapToOracle(run: { accuracy: Accuracies; mia: MiaResult }, oracl
  * The NeurIPS 2023 forgetting quality F and final score from N unlearned and N retrained models'
  * predictions on the same forget set (N ≥ 2 each).
  */
-export function neuripsEvaluation(unlearned: SetPredictions[], retrained: SetPredictions[]): NeuripsResult {
+export function neuripsEvaluation(
+  unlearned: SetPredictions[],
+  retrained: SetPredictions[],
+): NeuripsResult {
   if (unlearned.length < 2 || retrained.length < 2) {
-    throw new DataError(`The NeurIPS score needs at least 2 unlearned and 2 retrained models; received ${unlearned.length} and ${retrained.length}`);
+    throw new DataError(
+      `The NeurIPS score needs at least 2 unlearned and 2 retrained models; received ${unlearned.length} and ${retrained.length}`,
+    );
   }
   const reference = unlearned[0].forget.indices;
   for (const p of [...unlearned, ...retrained]) {
-    if (p.forget.indices.length !== reference.length || p.forget.indices.some((v, i) => v !== reference[i])) {
+    if (
+      p.forget.indices.length !== reference.length ||
+      p.forget.indices.some((v, i) => v !== reference[i])
+    ) {
       throw new DataError('The NeurIPS score needs every model evaluated on the same forget set');
     }
   }
-  const f = (p: SetPredictions): Float64Array => logitScaledConfidence(p.forget.logits, p.forget.labels);
+  const f = (p: SetPredictions): Float64Array =>
+    logitScaledConfidence(p.forget.logits, p.forget.labels);
   const { F } = forgettingQuality(unlearned.map(f), retrained.map(f));
   const u = unlearned.map(accuraciesOf);
   const r = retrained.map(accuraciesOf);

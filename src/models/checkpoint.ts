@@ -55,29 +55,47 @@ function parseMeta(path: string, metadata: Record<string, string>): CheckpointMe
   try {
     modelOptions = JSON.parse(metadata.modelOptions ?? '{}') as ModelOptions;
   } catch {
-    throw new FileFormatError(path, `has malformed modelOptions metadata: ${metadata.modelOptions}`);
+    throw new FileFormatError(
+      path,
+      `has malformed modelOptions metadata: ${metadata.modelOptions}`,
+    );
   }
   const { format: _f, architecture, modelOptions: _o, dataset, seed, ...extra } = metadata;
-  return { architecture, modelOptions, dataset, seed: seed === undefined ? undefined : Number(seed), extra };
+  return {
+    architecture,
+    modelOptions,
+    dataset,
+    seed: seed === undefined ? undefined : Number(seed),
+    extra,
+  };
 }
 
 /**
  * Loads a Lethe checkpoint: builds the recorded architecture and loads its weights strictly.
  * With `expectArchitecture`, a checkpoint of another architecture is refused by name.
  */
-export function loadCheckpoint(path: string, options: { expectArchitecture?: string } = {}): { model: Classifier; meta: CheckpointMeta } {
+export function loadCheckpoint(
+  path: string,
+  options: { expectArchitecture?: string } = {},
+): { model: Classifier; meta: CheckpointMeta } {
   const file = loadSafetensors(path);
   try {
     const meta = parseMeta(path, file.metadata);
     if (options.expectArchitecture && options.expectArchitecture !== meta.architecture) {
-      throw new FileFormatError(path, `is a ${meta.architecture} checkpoint but ${options.expectArchitecture} was expected`);
+      throw new FileFormatError(
+        path,
+        `is a ${meta.architecture} checkpoint but ${options.expectArchitecture} was expected`,
+      );
     }
     const model = createModel(meta.architecture, meta.modelOptions);
     try {
       model.loadStateDict(file.tensors);
     } catch (error) {
       model.dispose();
-      throw new FileFormatError(path, `does not fit ${meta.architecture}: ${(error as Error).message}`);
+      throw new FileFormatError(
+        path,
+        `does not fit ${meta.architecture}: ${(error as Error).message}`,
+      );
     }
     return { model, meta };
   } finally {

@@ -61,7 +61,12 @@ export function predict(model: Module, loader: BatchSource<Batch>, device = 'cpu
   } finally {
     model.train(wasTraining);
   }
-  return { logits: concat(rows, Float32Array), labels: concat(labels, Int32Array), indices: concat(indices, Int32Array), numClasses };
+  return {
+    logits: concat(rows, Float32Array),
+    labels: concat(labels, Int32Array),
+    indices: concat(indices, Int32Array),
+    numClasses,
+  };
 }
 
 function concat<T extends Float32Array | Int32Array>(parts: T[], Ctor: { new (n: number): T }): T {
@@ -110,8 +115,15 @@ export interface SetPredictions {
 }
 
 /** Eval-mode predictions on the full forget, retain and test sets (in order, not augmented). */
-export function predictSets(model: Module, data: DatasetPair, split: Split, device = 'cpu', batchSize = 256): SetPredictions {
-  const over = (ds: ImageDataset, indices: Int32Array): Predictions => predict(model, new DataLoader(ds, indices, { batchSize }), device);
+export function predictSets(
+  model: Module,
+  data: DatasetPair,
+  split: Split,
+  device = 'cpu',
+  batchSize = 256,
+): SetPredictions {
+  const over = (ds: ImageDataset, indices: Int32Array): Predictions =>
+    predict(model, new DataLoader(ds, indices, { batchSize }), device);
   return {
     forget: over(data.train, split.forget),
     retain: over(data.train, split.retain),

@@ -1,7 +1,16 @@
 /** Models by name, so the CLI and checkpoints can name an architecture. */
 import { OptionError } from '../util/errors.js';
 import type { Module } from '../nn/module.js';
-import { resnet18, resnet20, resnet32, resnet34, resnet44, resnet50, resnet56, type ResNetOptions } from './resnet.js';
+import {
+  resnet18,
+  resnet20,
+  resnet32,
+  resnet34,
+  resnet44,
+  resnet50,
+  resnet56,
+  type ResNetOptions,
+} from './resnet.js';
 
 export type ModelOptions = ResNetOptions;
 
@@ -26,7 +35,8 @@ export function modelNames(): string[] {
 /** Builds a registered architecture by name. */
 export function createModel(name: string, options: ModelOptions = {}): Classifier {
   const factory = MODELS[name];
-  if (!factory) throw new OptionError(`Unknown model '${name}'; expected one of ${modelNames().join(', ')}`);
+  if (!factory)
+    throw new OptionError(`Unknown model '${name}'; expected one of ${modelNames().join(', ')}`);
   return factory(options);
 }
 

@@ -123,7 +123,13 @@ export class ResNet extends Module {
   readonly fc: Linear;
   readonly numClasses: number;
 
-  constructor(block: BlockClass, layers: number[], widths: number[], stem: 'imagenet' | 'cifar', options: ResNetOptions = {}) {
+  constructor(
+    block: BlockClass,
+    layers: number[],
+    widths: number[],
+    stem: 'imagenet' | 'cifar',
+    options: ResNetOptions = {},
+  ) {
     super();
     const inChannels = options.inChannels ?? 3;
     this.numClasses = options.numClasses ?? 10;
@@ -135,13 +141,17 @@ export class ResNet extends Module {
         : conv3x3(inChannels, inPlanes),
     );
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(inPlanes));
-    this.maxpool = stem === 'imagenet' ? new MaxPool2d(3, { stride: 2, padding: 1 }) : new Identity();
+    this.maxpool =
+      stem === 'imagenet' ? new MaxPool2d(3, { stride: 2, padding: 1 }) : new Identity();
     this.stages = layers.map((count, i) => {
       const planes = widths[i];
       const stride = i === 0 ? 1 : 2;
       let downsample: Sequential | null = null;
       if (stride !== 1 || inPlanes !== planes * block.expansion) {
-        downsample = new Sequential(conv1x1(inPlanes, planes * block.expansion, stride), new BatchNorm2d(planes * block.expansion));
+        downsample = new Sequential(
+          conv1x1(inPlanes, planes * block.expansion, stride),
+          new BatchNorm2d(planes * block.expansion),
+        );
       }
       const blocks: Module[] = [new block(inPlanes, planes, stride, downsample)];
       inPlanes = planes * block.expansion;
@@ -183,15 +193,33 @@ export class ResNet extends Module {
 }
 
 export function resnet18(options: ResNetOptions = {}): ResNet {
-  return new ResNet(BasicBlock, [2, 2, 2, 2], [64, 128, 256, 512], options.cifar ? 'cifar' : 'imagenet', options);
+  return new ResNet(
+    BasicBlock,
+    [2, 2, 2, 2],
+    [64, 128, 256, 512],
+    options.cifar ? 'cifar' : 'imagenet',
+    options,
+  );
 }
 
 export function resnet34(options: ResNetOptions = {}): ResNet {
-  return new ResNet(BasicBlock, [3, 4, 6, 3], [64, 128, 256, 512], options.cifar ? 'cifar' : 'imagenet', options);
+  return new ResNet(
+    BasicBlock,
+    [3, 4, 6, 3],
+    [64, 128, 256, 512],
+    options.cifar ? 'cifar' : 'imagenet',
+    options,
+  );
 }
 
 export function resnet50(options: ResNetOptions = {}): ResNet {
-  return new ResNet(Bottleneck, [3, 4, 6, 3], [64, 128, 256, 512], options.cifar ? 'cifar' : 'imagenet', options);
+  return new ResNet(
+    Bottleneck,
+    [3, 4, 6, 3],
+    [64, 128, 256, 512],
+    options.cifar ? 'cifar' : 'imagenet',
+    options,
+  );
 }
 
 /**

@@ -35,7 +35,12 @@ export class Conv2d extends Module {
   readonly dilation: [number, number];
   readonly groups: number;
 
-  constructor(inChannels: number, outChannels: number, kernelSize: Pair, options: Conv2dOptions = {}) {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernelSize: Pair,
+    options: Conv2dOptions = {},
+  ) {
     super();
     this.inChannels = inChannels;
     this.outChannels = outChannels;
@@ -45,11 +50,19 @@ export class Conv2d extends Module {
     this.dilation = pair(options.dilation ?? 1);
     this.groups = options.groups ?? 1;
     if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
-      throw new TensorArgumentError(`Conv2d: channels (${inChannels}, ${outChannels}) must be divisible by groups ${this.groups}`);
+      throw new TensorArgumentError(
+        `Conv2d: channels (${inChannels}, ${outChannels}) must be divisible by groups ${this.groups}`,
+      );
     }
     const fanIn = (inChannels / this.groups) * this.kernelSize[0] * this.kernelSize[1];
-    this.registerParameter('weight', uniformInit([outChannels, inChannels / this.groups, ...this.kernelSize], fanIn));
-    this.registerParameter('bias', options.bias === false ? null : uniformInit([outChannels], fanIn));
+    this.registerParameter(
+      'weight',
+      uniformInit([outChannels, inChannels / this.groups, ...this.kernelSize], fanIn),
+    );
+    this.registerParameter(
+      'bias',
+      options.bias === false ? null : uniformInit([outChannels], fanIn),
+    );
   }
 
   get weight(): Tensor {
@@ -79,7 +92,10 @@ export class Linear extends Module {
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
     this.registerParameter('weight', uniformInit([outFeatures, inFeatures], inFeatures));
-    this.registerParameter('bias', options.bias === false ? null : uniformInit([outFeatures], inFeatures));
+    this.registerParameter(
+      'bias',
+      options.bias === false ? null : uniformInit([outFeatures], inFeatures),
+    );
   }
 
   get weight(): Tensor {
@@ -126,7 +142,10 @@ export class BatchNorm2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    if (x.ndim !== 4) throw new TensorArgumentError(`BatchNorm2d: expected input [N, C, H, W] but received [${x.shape}]`);
+    if (x.ndim !== 4)
+      throw new TensorArgumentError(
+        `BatchNorm2d: expected input [N, C, H, W] but received [${x.shape}]`,
+      );
     const useBatchStats = this.training || !this.trackRunningStats;
     let momentum = this.momentum ?? 0;
     if (this.training && this.trackRunningStats) {
@@ -196,7 +215,12 @@ export class MaxPool2d extends Module {
 export class AvgPool2d extends Module {
   constructor(
     readonly kernelSize: Pair,
-    readonly options: { stride?: Pair; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean } = {},
+    readonly options: {
+      stride?: Pair;
+      padding?: Pair;
+      ceilMode?: boolean;
+      countIncludePad?: boolean;
+    } = {},
   ) {
     super();
   }

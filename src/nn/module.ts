@@ -92,7 +92,8 @@ export abstract class Module {
   namedParameters(): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     for (const [prefix, module] of this.namedModules()) {
-      for (const [name, p] of module._parameters) if (p) out.push([prefix ? `${prefix}.${name}` : name, p]);
+      for (const [name, p] of module._parameters)
+        if (p) out.push([prefix ? `${prefix}.${name}` : name, p]);
     }
     return out;
   }
@@ -106,7 +107,8 @@ export abstract class Module {
     const out: [string, Tensor][] = [];
     for (const [prefix, module] of this.namedModules()) {
       for (const [name, b] of module._buffers) {
-        if (b && !(persistentOnly && module._nonPersistent.has(name))) out.push([prefix ? `${prefix}.${name}` : name, b]);
+        if (b && !(persistentOnly && module._nonPersistent.has(name)))
+          out.push([prefix ? `${prefix}.${name}` : name, b]);
       }
     }
     return out;
@@ -139,19 +141,23 @@ export abstract class Module {
     }
     if (prefixes.length > 0 && trainable.length === 0) {
       const stages = [...new Set(this.namedParameters().map(([n]) => n.split('.')[0] + '.'))];
-      throw new TensorArgumentError(`No parameter name starts with ${prefixes.join(', ')}; names start with ${stages.join(', ')}`);
+      throw new TensorArgumentError(
+        `No parameter name starts with ${prefixes.join(', ')}; names start with ${stages.join(', ')}`,
+      );
     }
     return trainable;
   }
 
   /** Freezes (requiresGrad = false) every parameter under a name prefix ('' = all). */
   freeze(prefix = ''): void {
-    for (const [name, p] of this.namedParameters()) if (name.startsWith(prefix)) p.requiresGrad = false;
+    for (const [name, p] of this.namedParameters())
+      if (name.startsWith(prefix)) p.requiresGrad = false;
   }
 
   /** Unfreezes every parameter under a name prefix ('' = all). */
   unfreeze(prefix = ''): void {
-    for (const [name, p] of this.namedParameters()) if (name.startsWith(prefix)) p.requiresGrad = true;
+    for (const [name, p] of this.namedParameters())
+      if (name.startsWith(prefix)) p.requiresGrad = true;
   }
 
   /** Parameters that currently require grad. */
@@ -199,7 +205,8 @@ export abstract class Module {
     for (const [prefix, module] of this.namedModules()) {
       const key = (name: string): string => (prefix ? `${prefix}.${name}` : name);
       for (const [name, p] of module._parameters) if (p) out.push([key(name), p]);
-      for (const [name, b] of module._buffers) if (b && !module._nonPersistent.has(name)) out.push([key(name), b]);
+      for (const [name, b] of module._buffers)
+        if (b && !module._nonPersistent.has(name)) out.push([key(name), b]);
     }
     return out;
   }
@@ -209,7 +216,10 @@ export abstract class Module {
    * (default) every key must match; any mismatch lists all missing, unexpected and wrongly
    * shaped keys. Values are converted to each parameter's dtype and device.
    */
-  loadStateDict(sd: Map<string, Tensor> | Record<string, Tensor>, options: { strict?: boolean } = {}): void {
+  loadStateDict(
+    sd: Map<string, Tensor> | Record<string, Tensor>,
+    options: { strict?: boolean } = {},
+  ): void {
     const strict = options.strict ?? true;
     const source = sd instanceof Map ? sd : new Map(Object.entries(sd));
     const own = new Map<string, Tensor>(this.namedState());
@@ -219,7 +229,9 @@ export abstract class Module {
     for (const [key, target] of own) {
       const value = source.get(key);
       if (value && value.shape.join(',') !== target.shape.join(',')) {
-        mismatched.push(`${key}: expected [${target.shape}] but the state dict has [${value.shape}]`);
+        mismatched.push(
+          `${key}: expected [${target.shape}] but the state dict has [${value.shape}]`,
+        );
       }
     }
     if (mismatched.length || (strict && (missing.length || unexpected.length))) {
@@ -258,7 +270,9 @@ export abstract class Module {
       return v;
     };
     for (const key of Reflect.ownKeys(this)) {
-      (copy as Record<string | symbol, unknown>)[key] = mapValue((this as Record<string | symbol, unknown>)[key]);
+      (copy as Record<string | symbol, unknown>)[key] = mapValue(
+        (this as Record<string | symbol, unknown>)[key],
+      );
     }
     return copy;
   }

@@ -3,7 +3,15 @@
  * a JSON header `{name: {dtype, shape, data_offsets}, __metadata__: {string: string}}`, then the
  * raw little-endian data. Reading validates everything before a byte is used; writing is atomic.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { tensor, Tensor, type DType } from '../tensor/index.js';
 import { FileFormatError } from '../util/errors.js';
 
@@ -42,17 +50,25 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
 }
 
 /** Serialises named tensors (and string metadata) into safetensors bytes. */
-export function encodeSafetensors(tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: Map<string, Tensor>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   const chunks: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of tensors) {
     const fileType = TO_FILE[t.dtype];
-    if (!fileType) throw new FileFormatError(name, `cannot store ${t.dtype} tensors in safetensors`);
+    if (!fileType)
+      throw new FileFormatError(name, `cannot store ${t.dtype} tensors in safetensors`);
     const data = t.data();
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    header[name] = { dtype: fileType, shape: t.shape, data_offsets: [offset, offset + bytes.length] };
+    header[name] = {
+      dtype: fileType,
+      shape: t.shape,
+      data_offsets: [offset, offset + bytes.length],
+    };
     chunks.push(bytes);
     offset += bytes.length;
   }
@@ -71,7 +87,11 @@ export function encodeSafetensors(tensors: Map<string, Tensor>, metadata: Record
 }
 
 /** Saves named tensors to a safetensors file atomically. */
-export function saveSafetensors(path: string, tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): void {
+export function saveSafetensors(
+  path: string,
+  tensors: Map<string, Tensor>,
+  metadata: Record<string, string> = {},
+): void {
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
@@ -86,15 +106,22 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsF
     throw new FileFormatError(file, `not a valid safetensors file: ${message}`);
   };
   if (bytes.length < 8) fail(`${bytes.length} bytes is shorter than the 8-byte header length`);
-  const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  if (headerLength > bytes.length - 8) fail(`header length ${headerLength} exceeds the file size ${bytes.length} (truncated?)`);
+  const headerLength = Number(
+    new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true),
+  );
+  if (headerLength > bytes.length - 8)
+    fail(`header length ${headerLength} exceeds the file size ${bytes.length} (truncated?)`);
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<string, unknown>;
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<
+      string,
+      unknown
+    >;
   } catch (error) {
     return fail(`header is not JSON (${(error as Error).message})`);
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('header is not a JSON object');
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    fail('header is not a JSON object');
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
   const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
@@ -111,11 +138,15 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsF
       }
       const [begin, end] = (entry.data_offsets ?? [NaN, NaN]) as [number, number];
       if (!Number.isInteger(begin) || !Number.isInteger(end) || begin > end || end > dataLength) {
-        fail(`tensor '${name}' has data offsets [${begin}, ${end}] outside the ${dataLength} data bytes (truncated?)`);
+        fail(
+          `tensor '${name}' has data offsets [${begin}, ${end}] outside the ${dataLength} data bytes (truncated?)`,
+        );
       }
       const count = entry.shape!.reduce((a, b) => a * b, 1);
-      if ((end - begin) !== count * kind.bytes) {
-        fail(`tensor '${name}' has ${end - begin} bytes but shape [${entry.shape}] of ${entry.dtype} needs ${count * kind.bytes}`);
+      if (end - begin !== count * kind.bytes) {
+        fail(
+          `tensor '${name}' has ${end - begin} bytes but shape [${entry.shape}] of ${entry.dtype} needs ${count * kind.bytes}`,
+        );
       }
       covered += end - begin;
       // Copy into an aligned buffer: typed arrays need aligned offsets.
@@ -130,7 +161,10 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsF
   return { tensors, metadata };
 }
 
-function viewAs(bytes: Uint8Array, dtype: DType): Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array {
+function viewAs(
+  bytes: Uint8Array,
+  dtype: DType,
+): Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array {
   switch (dtype) {
     case 'float32':
       return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
@@ -151,7 +185,10 @@ export function loadSafetensors(path: string): SafetensorsFile {
   try {
     bytes = readFileSync(path);
   } catch (error) {
-    throw new FileFormatError(path, `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new FileFormatError(
+      path,
+      `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
   return decodeSafetensors(bytes, path);
 }

@@ -71,7 +71,12 @@ export interface RunMetrics {
   /** The original (pre-unlearning) model's accuracies on the same split, when known. */
   original?: Accuracies;
   /** Per-class accuracy on the test set, and on the forget set, of this model and the original. */
-  perClass?: { test: PerClass; forget: PerClass; originalTest?: PerClass; originalForget?: PerClass };
+  perClass?: {
+    test: PerClass;
+    forget: PerClass;
+    originalTest?: PerClass;
+    originalForget?: PerClass;
+  };
   /** Wall time of the unlearning (or training) run alone, metric computation excluded. */
   seconds: number;
   history: History;

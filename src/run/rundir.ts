@@ -51,7 +51,9 @@ let letheVersion: string | undefined;
 /** Lethe's version from package.json. */
 export function getLetheVersion(): string {
   if (letheVersion === undefined) {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
     letheVersion = pkg.version;
   }
   return letheVersion;
@@ -63,11 +65,15 @@ export function runVersions(): RunConfig['versions'] {
 }
 
 function writeJson(path: string, value: unknown): void {
-  writeFileAtomic(path, `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+  writeFileAtomic(
+    path,
+    `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`,
+  );
 }
 
 function readJson<T>(path: string): T {
-  if (!existsSync(path)) throw new FileFormatError(path, 'does not exist; is this a Lethe run directory?');
+  if (!existsSync(path))
+    throw new FileFormatError(path, 'does not exist; is this a Lethe run directory?');
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as T;
   } catch (error) {
@@ -83,7 +89,8 @@ export function writeConfig(dir: string, config: RunConfig): void {
 export function readConfig(dir: string): RunConfig {
   const config = readJson<RunConfig>(join(dir, RUN_FILES.config));
   for (const key of ['method', 'data', 'model', 'seed'] as const) {
-    if (config[key] === undefined) throw new FileFormatError(join(dir, RUN_FILES.config), `has no '${key}'`);
+    if (config[key] === undefined)
+      throw new FileFormatError(join(dir, RUN_FILES.config), `has no '${key}'`);
   }
   return config;
 }

@@ -38,7 +38,11 @@ export interface GradOptions {
  * Gradients of `outputs` with respect to `inputs`, returned rather than accumulated into `.grad`
  * (`torch.autograd.grad`). Used by saliency masks and Fisher information.
  */
-export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], options: GradOptions = {}): (Tensor | null)[] {
+export function grad(
+  outputs: Tensor | Tensor[],
+  inputs: Tensor[],
+  options: GradOptions = {},
+): (Tensor | null)[] {
   const outs = Array.isArray(outputs) ? outputs : [outputs];
   const result = native.autogradGrad(
     outs.map((t) => t.handle),
@@ -53,13 +57,15 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor[], options: Grad
 
 /** Seeds libtorch's generators (CPU and CUDA) so random draws are reproducible. */
 export function manualSeed(seed: number): void {
-  if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`Expected a non-negative integer seed but received ${seed}`);
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new RangeError(`Expected a non-negative integer seed but received ${seed}`);
   native.manualSeed(seed);
 }
 
 /** Sets libtorch's intra-op thread count. Lethe defaults it to the machine's cores. */
 export function setNumThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`Expected a positive integer thread count but received ${n}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new RangeError(`Expected a positive integer thread count but received ${n}`);
   native.setNumThreads(n);
 }
 
@@ -69,7 +75,9 @@ export function getNumThreads(): number {
 
 // libtorch's default here was one thread; use the machine's cores unless told otherwise.
 const envThreads = Number(process.env.LETHE_NUM_THREADS);
-native.setNumThreads(Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism());
+native.setNumThreads(
+  Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism(),
+);
 
 /** The libtorch version Lethe was built against, and CUDA availability. */
 export function versions(): { libtorch: string; cuda: string } {

@@ -1,7 +1,16 @@
 /** Factory functions: tensors from data, constants, ranges and random draws. */
 import { native, TensorArgumentError } from './native.js';
 import { OPS } from './ops.js';
-import { dtypeCode, shapeArg, Tensor, validateDevice, wrap, type Device, type DType, type TypedArray } from './tensor.js';
+import {
+  dtypeCode,
+  shapeArg,
+  Tensor,
+  validateDevice,
+  wrap,
+  type Device,
+  type DType,
+  type TypedArray,
+} from './tensor.js';
 
 export interface CreateOptions {
   dtype?: DType;
@@ -17,7 +26,9 @@ function inferDtype(data: TypedArray | number[] | boolean[]): DType {
   if (data instanceof Uint8Array) return 'uint8';
   if (Array.isArray(data) && typeof data[0] === 'boolean') return 'bool';
   if (Array.isArray(data)) return 'float32';
-  throw new TensorArgumentError(`tensor(): unsupported data type ${Object.prototype.toString.call(data)}`);
+  throw new TensorArgumentError(
+    `tensor(): unsupported data type ${Object.prototype.toString.call(data)}`,
+  );
 }
 
 function toBuffer(data: TypedArray | number[] | boolean[], dtype: DType): ArrayBufferView {
@@ -28,14 +39,20 @@ function toBuffer(data: TypedArray | number[] | boolean[], dtype: DType): ArrayB
     case 'float64':
       return data instanceof Float64Array ? data : Float64Array.from(source, Number);
     case 'int64':
-      return data instanceof BigInt64Array ? data : BigInt64Array.from(source, (v) => BigInt(Math.trunc(Number(v))));
+      return data instanceof BigInt64Array
+        ? data
+        : BigInt64Array.from(source, (v) => BigInt(Math.trunc(Number(v))));
     case 'int32':
       return data instanceof Int32Array ? data : Int32Array.from(source, Number);
     case 'uint8':
     case 'bool':
-      return data instanceof Uint8Array ? data : Uint8Array.from(source, (v) => (dtype === 'bool' ? (v ? 1 : 0) : Number(v)));
+      return data instanceof Uint8Array
+        ? data
+        : Uint8Array.from(source, (v) => (dtype === 'bool' ? (v ? 1 : 0) : Number(v)));
     default:
-      throw new TensorArgumentError(`tensor(): creating ${dtype} tensors from data is not supported`);
+      throw new TensorArgumentError(
+        `tensor(): creating ${dtype} tensors from data is not supported`,
+      );
   }
 }
 
@@ -56,16 +73,24 @@ function finish(t: Tensor, options: CreateOptions): Tensor {
  * @example
  * const x = tensor(new Float32Array([1, 2, 3, 4]), [2, 2]);
  */
-export function tensor(data: TypedArray | number[] | boolean[], shape?: number[], options: CreateOptions = {}): Tensor {
+export function tensor(
+  data: TypedArray | number[] | boolean[],
+  shape?: number[],
+  options: CreateOptions = {},
+): Tensor {
   const dtype = options.dtype ?? inferDtype(data);
   const code = dtypeCode(dtype); // an unknown dtype says so before anything else
   const dims = shape ?? [data.length];
   const expected = dims.reduce((a, b) => a * b, 1);
   if (dims.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new TensorArgumentError(`tensor(): expected non-negative integer sizes but received shape [${dims}]`);
+    throw new TensorArgumentError(
+      `tensor(): expected non-negative integer sizes but received shape [${dims}]`,
+    );
   }
   if (expected !== data.length) {
-    throw new TensorArgumentError(`tensor(): data has ${data.length} elements but shape [${dims}] needs ${expected}`);
+    throw new TensorArgumentError(
+      `tensor(): data has ${data.length} elements but shape [${dims}] needs ${expected}`,
+    );
   }
   return finish(wrap(native.fromBuffer(toBuffer(data, dtype), dims, code)), options);
 }
@@ -77,7 +102,12 @@ export function scalar(value: number, options: CreateOptions = {}): Tensor {
 
 function factoryArgs(options: CreateOptions): [number | null, null, string | null, null] {
   if (options.device !== undefined) validateDevice(options.device);
-  return [options.dtype === undefined ? null : dtypeCode(options.dtype), null, options.device ?? null, null];
+  return [
+    options.dtype === undefined ? null : dtypeCode(options.dtype),
+    null,
+    options.device ?? null,
+    null,
+  ];
 }
 
 function withGrad(t: Tensor, options: CreateOptions): Tensor {
@@ -86,11 +116,17 @@ function withGrad(t: Tensor, options: CreateOptions): Tensor {
 
 /** Uninitialised memory: fill it (e.g. with `uniform_`) before reading. */
 export function empty(shape: number[], options: CreateOptions = {}): Tensor {
-  return withGrad(wrap(native.call(OPS.empty, shapeArg([shape]), ...factoryArgs(options))), options);
+  return withGrad(
+    wrap(native.call(OPS.empty, shapeArg([shape]), ...factoryArgs(options))),
+    options,
+  );
 }
 
 export function zeros(shape: number[], options: CreateOptions = {}): Tensor {
-  return withGrad(wrap(native.call(OPS.zeros, shapeArg([shape]), ...factoryArgs(options))), options);
+  return withGrad(
+    wrap(native.call(OPS.zeros, shapeArg([shape]), ...factoryArgs(options))),
+    options,
+  );
 }
 
 export function ones(shape: number[], options: CreateOptions = {}): Tensor {
@@ -100,7 +136,10 @@ export function ones(shape: number[], options: CreateOptions = {}): Tensor {
 export function full(shape: number[], value: number, options: CreateOptions = {}): Tensor {
   const [dtype, ...rest] = factoryArgs(options);
   // PyTorch infers an integer dtype from an integer fill value; Lethe keeps float32 by default.
-  return withGrad(wrap(native.call(OPS.full, shapeArg([shape]), value, dtype ?? dtypeCode('float32'), ...rest)), options);
+  return withGrad(
+    wrap(native.call(OPS.full, shapeArg([shape]), value, dtype ?? dtypeCode('float32'), ...rest)),
+    options,
+  );
 }
 
 /** Values from `start` to `end` (exclusive) by `step`; `arange(n)` is 0..n-1 as int64. */
@@ -120,13 +159,23 @@ export function rand(shape: number[], options: CreateOptions = {}): Tensor {
 
 /** N(0, 1) draws from libtorch's generator (seeded by `manualSeed`). */
 export function randn(shape: number[], options: CreateOptions = {}): Tensor {
-  return withGrad(wrap(native.call(OPS.randn, shapeArg([shape]), ...factoryArgs(options))), options);
+  return withGrad(
+    wrap(native.call(OPS.randn, shapeArg([shape]), ...factoryArgs(options))),
+    options,
+  );
 }
 
 /** Integers in [low, high) as int64. */
-export function randint(low: number, high: number, shape: number[], options: CreateOptions = {}): Tensor {
+export function randint(
+  low: number,
+  high: number,
+  shape: number[],
+  options: CreateOptions = {},
+): Tensor {
   const [dtype, ...rest] = factoryArgs(options);
-  return wrap(native.call(OPS.randint, low, high, shapeArg([shape]), dtype ?? dtypeCode('int64'), ...rest));
+  return wrap(
+    native.call(OPS.randint, low, high, shapeArg([shape]), dtype ?? dtypeCode('int64'), ...rest),
+  );
 }
 
 /** A random permutation of 0..n-1 as int64. */
@@ -160,7 +209,8 @@ export function randnLike(t: Tensor, options: CreateOptions = {}): Tensor {
 }
 
 function handles(tensors: Tensor[], what: string): unknown[] {
-  if (tensors.length === 0) throw new TensorArgumentError(`${what}(): expected a non-empty list of tensors`);
+  if (tensors.length === 0)
+    throw new TensorArgumentError(`${what}(): expected a non-empty list of tensors`);
   return tensors.map((t) => t.handle);
 }
 
@@ -176,8 +226,11 @@ export function stack(tensors: Tensor[], dim = 0): Tensor {
 
 /** Elementwise `condition ? a : b`, with broadcasting; either branch may be a number. */
 export function where(condition: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
-  if (typeof a === 'number' && typeof b === 'number') return wrap(native.call(OPS.whereScalar, condition.handle, a, b));
-  if (typeof a === 'number') return wrap(native.call(OPS.whereScalarSelf, condition.handle, a, (b as Tensor).handle));
-  if (typeof b === 'number') return wrap(native.call(OPS.whereScalarOther, condition.handle, a.handle, b));
+  if (typeof a === 'number' && typeof b === 'number')
+    return wrap(native.call(OPS.whereScalar, condition.handle, a, b));
+  if (typeof a === 'number')
+    return wrap(native.call(OPS.whereScalarSelf, condition.handle, a, (b as Tensor).handle));
+  if (typeof b === 'number')
+    return wrap(native.call(OPS.whereScalarOther, condition.handle, a.handle, b));
   return wrap(native.call(OPS.where, condition.handle, a.handle, b.handle));
 }

@@ -19,7 +19,9 @@ function reductionCode(r: Reduction | 'batchmean'): number {
     case 'batchmean':
       return 2;
     default:
-      throw new TensorArgumentError(`Expected reduction 'none', 'mean' or 'sum' but received '${String(r)}'`);
+      throw new TensorArgumentError(
+        `Expected reduction 'none', 'mean' or 'sum' but received '${String(r)}'`,
+      );
   }
 }
 
@@ -32,12 +34,28 @@ export interface Conv2dOptions {
   groups?: number;
 }
 
-export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, o: Conv2dOptions = {}): Tensor {
+export function conv2d(
+  input: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  o: Conv2dOptions = {},
+): Tensor {
   if (input.ndim !== 4 && input.ndim !== 3) {
-    throw new TensorArgumentError(`conv2d: expected input of shape [N, C, H, W] but received [${input.shape}]`);
+    throw new TensorArgumentError(
+      `conv2d: expected input of shape [N, C, H, W] but received [${input.shape}]`,
+    );
   }
   return wrap(
-    native.call(OPS.conv2d, input.handle, weight.handle, opt(bias), o.stride ?? 1, o.padding ?? 0, o.dilation ?? 1, o.groups ?? 1),
+    native.call(
+      OPS.conv2d,
+      input.handle,
+      weight.handle,
+      opt(bias),
+      o.stride ?? 1,
+      o.padding ?? 0,
+      o.dilation ?? 1,
+      o.groups ?? 1,
+    ),
   );
 }
 
@@ -51,7 +69,12 @@ export interface BatchNormOptions {
 }
 
 /** Batch normalisation; in training mode `runningMean`/`runningVar` are updated in place. */
-export function batchNorm(input: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, o: BatchNormOptions = {}): Tensor {
+export function batchNorm(
+  input: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  o: BatchNormOptions = {},
+): Tensor {
   return wrap(
     native.call(
       OPS.batchNorm,
@@ -98,13 +121,39 @@ export interface PoolOptions {
   ceilMode?: boolean;
 }
 
-export function maxPool2d(x: Tensor, kernelSize: Pair, o: PoolOptions & { dilation?: Pair } = {}): Tensor {
-  return wrap(native.call(OPS.maxPool2d, x.handle, kernelSize, o.stride ?? kernelSize, o.padding ?? 0, o.dilation ?? 1, o.ceilMode ?? false));
+export function maxPool2d(
+  x: Tensor,
+  kernelSize: Pair,
+  o: PoolOptions & { dilation?: Pair } = {},
+): Tensor {
+  return wrap(
+    native.call(
+      OPS.maxPool2d,
+      x.handle,
+      kernelSize,
+      o.stride ?? kernelSize,
+      o.padding ?? 0,
+      o.dilation ?? 1,
+      o.ceilMode ?? false,
+    ),
+  );
 }
 
-export function avgPool2d(x: Tensor, kernelSize: Pair, o: PoolOptions & { countIncludePad?: boolean } = {}): Tensor {
+export function avgPool2d(
+  x: Tensor,
+  kernelSize: Pair,
+  o: PoolOptions & { countIncludePad?: boolean } = {},
+): Tensor {
   return wrap(
-    native.call(OPS.avgPool2d, x.handle, kernelSize, o.stride ?? kernelSize, o.padding ?? 0, o.ceilMode ?? false, o.countIncludePad ?? true),
+    native.call(
+      OPS.avgPool2d,
+      x.handle,
+      kernelSize,
+      o.stride ?? kernelSize,
+      o.padding ?? 0,
+      o.ceilMode ?? false,
+      o.countIncludePad ?? true,
+    ),
   );
 }
 
@@ -114,7 +163,8 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
 
 /** Zeroes elements with probability `p` (scaling the rest by 1/(1-p)) when `training`. */
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
-  if (!(p >= 0 && p <= 1)) throw new TensorArgumentError(`dropout: expected p in [0, 1] but received ${p}`);
+  if (!(p >= 0 && p <= 1))
+    throw new TensorArgumentError(`dropout: expected p in [0, 1] but received ${p}`);
   return wrap(native.call(OPS.dropout, x.handle, p, training));
 }
 
@@ -128,7 +178,8 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
 
 function labels(target: Tensor): { handle: unknown; temp: Tensor | null } {
   // libtorch's losses need int64 class indices; accept int32 labels from the data layer.
-  if (target.dtype === 'int64' || target.dtype.startsWith('float')) return { handle: target.handle, temp: null };
+  if (target.dtype === 'int64' || target.dtype.startsWith('float'))
+    return { handle: target.handle, temp: null };
   const long = target.long();
   return { handle: long.handle, temp: long };
 }
@@ -160,10 +211,23 @@ export function crossEntropy(logits: Tensor, target: Tensor, o: CrossEntropyOpti
   }
 }
 
-export function nllLoss(logProbs: Tensor, target: Tensor, o: Omit<CrossEntropyOptions, 'labelSmoothing'> = {}): Tensor {
+export function nllLoss(
+  logProbs: Tensor,
+  target: Tensor,
+  o: Omit<CrossEntropyOptions, 'labelSmoothing'> = {},
+): Tensor {
   const t = labels(target);
   try {
-    return wrap(native.call(OPS.nllLoss, logProbs.handle, t.handle, opt(o.weight), reductionCode(o.reduction ?? 'mean'), o.ignoreIndex ?? -100));
+    return wrap(
+      native.call(
+        OPS.nllLoss,
+        logProbs.handle,
+        t.handle,
+        opt(o.weight),
+        reductionCode(o.reduction ?? 'mean'),
+        o.ignoreIndex ?? -100,
+      ),
+    );
   } finally {
     t.temp?.dispose();
   }
@@ -181,7 +245,15 @@ export interface KlDivOptions {
  */
 export function klDiv(input: Tensor, target: Tensor, o: KlDivOptions = {}): Tensor {
   const reduction = o.reduction ?? 'mean';
-  const out = wrap(native.call(OPS.klDiv, input.handle, target.handle, reductionCode(reduction), o.logTarget ?? false));
+  const out = wrap(
+    native.call(
+      OPS.klDiv,
+      input.handle,
+      target.handle,
+      reductionCode(reduction),
+      o.logTarget ?? false,
+    ),
+  );
   if (reduction !== 'batchmean') return out;
   const batch = input.ndim > 0 ? input.shape[0] : 1;
   const scaled = out.div(batch);

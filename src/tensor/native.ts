@@ -29,7 +29,12 @@ export interface NativeBinding {
   grad(t: TensorHandle): TensorHandle | null;
   setGrad(t: TensorHandle, g: TensorHandle | null): void;
   isLeaf(t: TensorHandle): boolean;
-  backward(tensors: TensorHandle[], grads: (TensorHandle | null)[] | null, retainGraph: boolean, createGraph: boolean): void;
+  backward(
+    tensors: TensorHandle[],
+    grads: (TensorHandle | null)[] | null,
+    retainGraph: boolean,
+    createGraph: boolean,
+  ): void;
   autogradGrad(
     outputs: TensorHandle[],
     inputs: TensorHandle[],
@@ -48,7 +53,10 @@ export interface NativeBinding {
   cudaSynchronize(): void;
   memory(): { tensors: number; bytes: number };
   versions(): { libtorch: string; cuda: string };
-  setErrorClasses(torchError: new (message: string) => Error, argumentError: new (message: string) => Error): void;
+  setErrorClasses(
+    torchError: new (message: string) => Error,
+    argumentError: new (message: string) => Error,
+  ): void;
 }
 
 /** A failure inside libtorch: names the operator and carries libtorch's own message. */

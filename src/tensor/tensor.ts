@@ -6,18 +6,13 @@ import { native, TensorArgumentError, type TensorHandle } from './native.js';
 import { OPS } from './ops.js';
 import { track, type Owned } from './scope.js';
 
-export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool' | 'float16' | 'bfloat16';
+export type DType =
+  'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool' | 'float16' | 'bfloat16';
 /** `'cpu'`, `'cuda'` or `'cuda:<n>'`. */
 export type Device = string;
 
 export type TypedArray =
-  | Float32Array
-  | Float64Array
-  | BigInt64Array
-  | Int32Array
-  | Uint8Array
-  | Int16Array
-  | Int8Array;
+  Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Int16Array | Int8Array;
 
 /** libtorch's ScalarType codes. */
 const CODE: Record<DType, number> = {
@@ -37,7 +32,9 @@ const FROM_CODE: Record<number, DType> = Object.fromEntries(
 export function dtypeCode(dtype: DType): number {
   const code = CODE[dtype];
   if (code === undefined) {
-    throw new TensorArgumentError(`Expected a dtype (${Object.keys(CODE).join(', ')}) but received ${String(dtype)}`);
+    throw new TensorArgumentError(
+      `Expected a dtype (${Object.keys(CODE).join(', ')}) but received ${String(dtype)}`,
+    );
   }
   return code;
 }
@@ -160,7 +157,10 @@ export class Tensor implements Owned {
   }
 
   /** Computes gradients of this tensor (a scalar, or with an explicit `gradient`). */
-  backward(gradient?: Tensor, options: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
+  backward(
+    gradient?: Tensor,
+    options: { retainGraph?: boolean; createGraph?: boolean } = {},
+  ): void {
     native.backward(
       [this.handle],
       gradient === undefined ? null : [gradient.handle],
@@ -186,7 +186,9 @@ export class Tensor implements Owned {
           : { device: target };
     if (opts.device !== undefined) {
       validateDevice(opts.device);
-      return wrap(native.call(OPS.toDevice, this.handle, opts.device, dtypeCode(opts.dtype ?? this.dtype)));
+      return wrap(
+        native.call(OPS.toDevice, this.handle, opts.device, dtypeCode(opts.dtype ?? this.dtype)),
+      );
     }
     return wrap(native.call(OPS.toDtype, this.handle, dtypeCode(opts.dtype ?? this.dtype)));
   }
@@ -231,7 +233,9 @@ export class Tensor implements Owned {
       case 'bool':
         return new Uint8Array(buffer) as ArrayFor<D>;
       default:
-        throw new TensorArgumentError(`data(): reading ${this.dtype} tensors is not supported; convert with .float()`);
+        throw new TensorArgumentError(
+          `data(): reading ${this.dtype} tensors is not supported; convert with .float()`,
+        );
     }
   }
 
@@ -244,7 +248,9 @@ export class Tensor implements Owned {
   /** The value of a one-element tensor. */
   item(): number {
     if (this.numel() !== 1) {
-      throw new TensorArgumentError(`item(): expected a tensor with one element but shape is [${this.shape}]`);
+      throw new TensorArgumentError(
+        `item(): expected a tensor with one element but shape is [${this.shape}]`,
+      );
     }
     return native.call(OPS.item, this.handle) as number;
   }
@@ -277,7 +283,9 @@ export class Tensor implements Owned {
   }
 
   squeeze(dim?: number): Tensor {
-    return dim === undefined ? unary(OPS.squeeze, this) : wrap(native.call(OPS.squeezeDim, this.handle, dim));
+    return dim === undefined
+      ? unary(OPS.squeeze, this)
+      : wrap(native.call(OPS.squeezeDim, this.handle, dim));
   }
 
   unsqueeze(dim: number): Tensor {
@@ -328,7 +336,9 @@ export class Tensor implements Owned {
 
   /** Like `torch.roll`: shifts elements along `dims` (all elements flattened when omitted). */
   roll(shifts: number | number[], dims?: number | number[]): Tensor {
-    return wrap(native.call(OPS.roll, this.handle, toList(shifts), dims === undefined ? [] : toList(dims)));
+    return wrap(
+      native.call(OPS.roll, this.handle, toList(shifts), dims === undefined ? [] : toList(dims)),
+    );
   }
 
   repeat(...repeats: number[] | [number[]]): Tensor {
@@ -467,11 +477,15 @@ export class Tensor implements Owned {
   // ---- reductions ---------------------------------------------------------------------------------
 
   sum(dim?: number | number[], keepdim = false): Tensor {
-    return dim === undefined ? unary(OPS.sumAll, this) : wrap(native.call(OPS.sum, this.handle, toList(dim), keepdim));
+    return dim === undefined
+      ? unary(OPS.sumAll, this)
+      : wrap(native.call(OPS.sum, this.handle, toList(dim), keepdim));
   }
 
   mean(dim?: number | number[], keepdim = false): Tensor {
-    return dim === undefined ? unary(OPS.meanAll, this) : wrap(native.call(OPS.mean, this.handle, toList(dim), keepdim));
+    return dim === undefined
+      ? unary(OPS.meanAll, this)
+      : wrap(native.call(OPS.mean, this.handle, toList(dim), keepdim));
   }
 
   /** The maximum of all elements. */
@@ -501,12 +515,28 @@ export class Tensor implements Owned {
   /** Standard deviation; `unbiased` (Bessel's correction) by default, as in PyTorch. */
   std(dim?: number | number[], options: { unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
     const correction = options.unbiased === false ? 0 : 1;
-    return wrap(native.call(OPS.std, this.handle, dim === undefined ? null : toList(dim), correction, options.keepdim ?? false));
+    return wrap(
+      native.call(
+        OPS.std,
+        this.handle,
+        dim === undefined ? null : toList(dim),
+        correction,
+        options.keepdim ?? false,
+      ),
+    );
   }
 
   var(dim?: number | number[], options: { unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
     const correction = options.unbiased === false ? 0 : 1;
-    return wrap(native.call(OPS.var, this.handle, dim === undefined ? null : toList(dim), correction, options.keepdim ?? false));
+    return wrap(
+      native.call(
+        OPS.var,
+        this.handle,
+        dim === undefined ? null : toList(dim),
+        correction,
+        options.keepdim ?? false,
+      ),
+    );
   }
 
   /** The p-norm over `dim` (all elements when omitted). */
@@ -688,14 +718,17 @@ function scalarOrTensor(
   a: Tensor,
   b: TensorOrScalar,
 ): Tensor {
-  return typeof b === 'number' ? wrap(native.call(scalarOp, a.handle, b)) : wrap(native.call(tensorOp, a.handle, b.handle));
+  return typeof b === 'number'
+    ? wrap(native.call(scalarOp, a.handle, b))
+    : wrap(native.call(tensorOp, a.handle, b.handle));
 }
 
 /** @internal accepts `f(2, 3)` and `f([2, 3])` */
 export function shapeArg(args: number[] | [number[]]): number[] {
   const shape = (args.length === 1 && Array.isArray(args[0]) ? args[0] : args) as number[];
   for (const s of shape) {
-    if (!Number.isInteger(s)) throw new TensorArgumentError(`Expected integer sizes but received [${shape}]`);
+    if (!Number.isInteger(s))
+      throw new TensorArgumentError(`Expected integer sizes but received [${shape}]`);
   }
   return shape;
 }
@@ -707,6 +740,8 @@ function toList(v: number | number[]): number[] {
 /** @internal */
 export function validateDevice(device: string): void {
   if (!/^(cpu|cuda(:\d+)?)$/.test(device)) {
-    throw new TensorArgumentError(`Expected a device 'cpu', 'cuda' or 'cuda:<n>' but received '${device}'`);
+    throw new TensorArgumentError(
+      `Expected a device 'cpu', 'cuda' or 'cuda:<n>' but received '${device}'`,
+    );
   }
 }

@@ -80,7 +80,8 @@ export function unlearn(input: UnlearnInput): UnlearnResult {
     options,
     original: input.model,
     createModel: () => {
-      if (!arch) throw new Error(`${method.id} builds a fresh model: pass 'architecture' to unlearn()`);
+      if (!arch)
+        throw new Error(`${method.id} builds a fresh model: pass 'architecture' to unlearn()`);
       manualSeed(deriveSeed(seed, 'init'));
       return createModel(arch.name, arch.options);
     },
@@ -92,7 +93,11 @@ export function unlearn(input: UnlearnInput): UnlearnResult {
     evalEveryEpoch: input.evalEveryEpoch,
     originalPredictions: input.originalPredictions,
   });
-  return { ...result, options, metrics: loopMetrics(method.id, result, method.fromScratch === true) };
+  return {
+    ...result,
+    options,
+    metrics: loopMetrics(method.id, result, method.fromScratch === true),
+  };
 }
 
 export interface TrainInput {
@@ -147,6 +152,11 @@ export function train(input: TrainInput): UnlearnResult & { split: Split } {
 }
 
 function emptyPredictions(): SetPredictions {
-  const none = { logits: new Float32Array(0), labels: new Int32Array(0), indices: new Int32Array(0), numClasses: 0 };
+  const none = {
+    logits: new Float32Array(0),
+    labels: new Int32Array(0),
+    indices: new Int32Array(0),
+    numClasses: 0,
+  };
   return { forget: none, retain: none, test: none };
 }

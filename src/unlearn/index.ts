@@ -1,5 +1,12 @@
 /** Unlearning: the shared loop, the methods registry, and the `train` / `unlearn` API. */
-export { train, unlearn, loopMetrics, type TrainInput, type UnlearnInput, type UnlearnResult } from './api.js';
+export {
+  train,
+  unlearn,
+  loopMetrics,
+  type TrainInput,
+  type UnlearnInput,
+  type UnlearnResult,
+} from './api.js';
 export { runLoop, perClassOf, defaultAugment, type LoopInput, type LoopResult } from './loop.js';
 export { getMethod, methodIds, registerMethod, resolveOptions } from './registry.js';
 export * from './types.js';

@@ -6,18 +6,40 @@
 import type { DatasetPair } from '../data/dataset.js';
 import { pairedLoader, splitLoaders, type Batch, type SplitLoaders } from '../data/loader.js';
 import type { Split } from '../data/split.js';
-import { accuracyOf, argmaxRows, predictSets, toTensors, type Predictions, type SetPredictions, type TensorBatch } from '../models/predict.js';
+import {
+  accuracyOf,
+  argmaxRows,
+  predictSets,
+  toTensors,
+  type Predictions,
+  type SetPredictions,
+  type TensorBatch,
+} from '../models/predict.js';
 
 export type { SetPredictions };
 import type { Module } from '../nn/module.js';
-import { CosineAnnealingLR, createOptimizer, type Adam, type AdamW, type Scheduler, type SGD } from '../optim/index.js';
+import {
+  CosineAnnealingLR,
+  createOptimizer,
+  type Adam,
+  type AdamW,
+  type Scheduler,
+  type SGD,
+} from '../optim/index.js';
 
 type AnyOptimizer = SGD | Adam | AdamW;
 import type { EpochRecord, History, PerClass, StepRecord } from '../run/metrics.js';
 import { manualSeed, tidy, dispose, type Tensor } from '../tensor/index.js';
 import { OptionError } from '../util/errors.js';
 import { deriveSeed, Rng } from '../util/rng.js';
-import type { EventHandler, Iteration, LoopOptions, MethodContext, StepInput, UnlearnMethod } from './types.js';
+import type {
+  EventHandler,
+  Iteration,
+  LoopOptions,
+  MethodContext,
+  StepInput,
+  UnlearnMethod,
+} from './types.js';
 
 export interface LoopInput<O extends LoopOptions> {
   method: UnlearnMethod<O>;
@@ -47,7 +69,12 @@ export interface LoopResult {
 }
 
 function record(epoch: number, p: SetPredictions): EpochRecord {
-  return { epoch, forget: accuracyOf(p.forget), retain: accuracyOf(p.retain), test: accuracyOf(p.test) };
+  return {
+    epoch,
+    forget: accuracyOf(p.forget),
+    retain: accuracyOf(p.retain),
+    test: accuracyOf(p.test),
+  };
 }
 
 /** Accuracy of logits `[n, C]` against labels, on tensors; returns a number. */
@@ -72,25 +99,37 @@ function buildOptimizer(options: LoopOptions, params: Tensor[]): AnyOptimizer {
   if (params.length === 0) throw new OptionError('The method left no parameter to train');
   switch (options.optimizer) {
     case 'sgd':
-      return createOptimizer('sgd', params, { lr: options.lr, momentum: options.momentum, weightDecay: options.weightDecay });
+      return createOptimizer('sgd', params, {
+        lr: options.lr,
+        momentum: options.momentum,
+        weightDecay: options.weightDecay,
+      });
     case 'adam':
       return createOptimizer('adam', params, { lr: options.lr, weightDecay: options.weightDecay });
     case 'adamw':
       return createOptimizer('adamw', params, { lr: options.lr, weightDecay: options.weightDecay });
     default:
-      throw new OptionError(`Expected optimizer 'sgd', 'adam' or 'adamw' but received '${String(options.optimizer)}'`);
+      throw new OptionError(
+        `Expected optimizer 'sgd', 'adam' or 'adamw' but received '${String(options.optimizer)}'`,
+      );
   }
 }
 
 function stepsPerEpoch(iteration: Iteration, loaders: SplitLoaders): number {
   if (iteration === 'forget') return loaders.forget.numBatches;
-  if (iteration === 'forget-then-retain') return loaders.forget.numBatches + loaders.retain.numBatches;
+  if (iteration === 'forget-then-retain')
+    return loaders.forget.numBatches + loaders.retain.numBatches;
   if (iteration === 'none') return 0;
   return loaders.retain.numBatches;
 }
 
 /** Yields one epoch's batches as tensors, freeing them after each step. */
-function* batches(iteration: Iteration, loaders: SplitLoaders, epoch: number, device: string): Generator<Omit<StepInput, 'epoch'>> {
+function* batches(
+  iteration: Iteration,
+  loaders: SplitLoaders,
+  epoch: number,
+  device: string,
+): Generator<Omit<StepInput, 'epoch'>> {
   const wrap = (b: Batch): TensorBatch => toTensors(b, device);
   if (iteration === 'forget-then-retain') {
     let step = 0;
@@ -111,7 +150,9 @@ function* batches(iteration: Iteration, loaders: SplitLoaders, epoch: number, de
     return;
   }
   if (iteration === 'paired') {
-    for (const { retain: r, forget: f, step } of pairedLoader(loaders.retain, loaders.forget).epoch(epoch)) {
+    for (const { retain: r, forget: f, step } of pairedLoader(loaders.retain, loaders.forget).epoch(
+      epoch,
+    )) {
       const retain = wrap(r);
       const forget = wrap(f);
       try {
@@ -144,8 +185,11 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
   // The original's eval-mode outputs: epoch 0 of the history, the reference accuracies, and a
   // frozen teacher's logits for every training example (one pass instead of one per step).
   emit({ type: 'evaluate', epoch: 0, what: 'original model' });
-  const originalPredictions = input.originalPredictions ?? predictSets(original, data, split, device);
-  const originalTrainLogits = options.augment ? null : trainLogits(originalPredictions, split.trainSize);
+  const originalPredictions =
+    input.originalPredictions ?? predictSets(original, data, split, device);
+  const originalTrainLogits = options.augment
+    ? null
+    : trainLogits(originalPredictions, split.trainSize);
 
   const model = method.fromScratch ? input.createModel() : original.clone();
   model.to(device);
@@ -170,7 +214,13 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
 
   const run = method.prepare(ctx, options);
   const perEpoch = stepsPerEpoch(method.iteration, loaders);
-  emit({ type: 'start', method: method.id, epochs: options.epochs, stepsPerEpoch: perEpoch, options: { ...options } as Record<string, unknown> });
+  emit({
+    type: 'start',
+    method: method.id,
+    epochs: options.epochs,
+    stepsPerEpoch: perEpoch,
+    options: { ...options } as Record<string, unknown>,
+  });
   let seconds = 0;
   let final: SetPredictions | null = null;
   let optimizer: AnyOptimizer | null = null;
@@ -180,14 +230,25 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
       run.apply();
       seconds += (performance.now() - t0) / 1000;
     } else {
-      optimizer = buildOptimizer(options, run.parameters ? run.parameters() : model.trainableParameters());
+      optimizer = buildOptimizer(
+        options,
+        run.parameters ? run.parameters() : model.trainableParameters(),
+      );
       const masks = run.gradMasks?.() ?? null;
       if (masks) optimizer.setGradMask(masks);
       // Per-batch schedules span every step of the run; a method may iterate differently per epoch.
       let batchesInRun = 0;
-      for (let e = 1; e <= options.epochs; e++) batchesInRun += Math.max(stepsPerEpoch(run.iterationFor?.(e) ?? method.iteration, loaders), 1);
-      const totalSteps = options.scheduleStep === 'batch' ? Math.max(1, batchesInRun) : options.epochs;
-      const scheduler: Scheduler | null = options.schedule === 'cosine' ? new CosineAnnealingLR(optimizer, { tMax: totalSteps }) : null;
+      for (let e = 1; e <= options.epochs; e++)
+        batchesInRun += Math.max(
+          stepsPerEpoch(run.iterationFor?.(e) ?? method.iteration, loaders),
+          1,
+        );
+      const totalSteps =
+        options.scheduleStep === 'batch' ? Math.max(1, batchesInRun) : options.epochs;
+      const scheduler: Scheduler | null =
+        options.schedule === 'cosine'
+          ? new CosineAnnealingLR(optimizer, { tMax: totalSteps })
+          : null;
       let globalStep = 0;
       seconds += (performance.now() - t0) / 1000;
       for (let epoch = 1; epoch <= options.epochs; epoch++) {
@@ -211,7 +272,9 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
           history.steps.push(stepRecord);
           emit({ type: 'step', epoch, record: stepRecord, stepsPerEpoch: perEpoch });
           if (!Number.isFinite(stepRecord.loss)) {
-            throw new OptionError(`${method.id}: the loss became ${stepRecord.loss} at step ${globalStep}; lower the learning rate`);
+            throw new OptionError(
+              `${method.id}: the loss became ${stepRecord.loss} at step ${globalStep}; lower the learning rate`,
+            );
           }
         }
         if (options.scheduleStep === 'epoch') scheduler?.step();
@@ -264,18 +327,25 @@ export function defaultAugment(data: DatasetPair): { cropPadding: number; flip: 
 
 function validateLoopOptions(o: LoopOptions): void {
   const positiveInt = (name: string, v: unknown): void => {
-    if (!Number.isInteger(v) || (v as number) < 0) throw new OptionError(`Expected a non-negative integer for ${name} but received ${String(v)}`);
+    if (!Number.isInteger(v) || (v as number) < 0)
+      throw new OptionError(
+        `Expected a non-negative integer for ${name} but received ${String(v)}`,
+      );
   };
   positiveInt('epochs', o.epochs);
   positiveInt('batchSize', o.batchSize);
-  if (o.batchSize < 1) throw new OptionError(`Expected a positive batchSize but received ${o.batchSize}`);
-  if (!(o.lr >= 0)) throw new OptionError(`Expected a non-negative number for lr but received ${String(o.lr)}`);
+  if (o.batchSize < 1)
+    throw new OptionError(`Expected a positive batchSize but received ${o.batchSize}`);
+  if (!(o.lr >= 0))
+    throw new OptionError(`Expected a non-negative number for lr but received ${String(o.lr)}`);
   if (o.studentMode !== 'train' && o.studentMode !== 'eval') {
-    throw new OptionError(`Expected studentMode 'train' or 'eval' but received '${String(o.studentMode)}'`);
+    throw new OptionError(
+      `Expected studentMode 'train' or 'eval' but received '${String(o.studentMode)}'`,
+    );
   }
   if (o.schedule !== 'cosine' && o.schedule !== 'constant') {
-    throw new OptionError(`Expected schedule 'cosine' or 'constant' but received '${String(o.schedule)}'`);
+    throw new OptionError(
+      `Expected schedule 'cosine' or 'constant' but received '${String(o.schedule)}'`,
+    );
   }
 }
-
-

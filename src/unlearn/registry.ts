@@ -20,7 +20,8 @@ export function registerMethod<O extends LoopOptions>(method: UnlearnMethod<O>):
   METHODS.set(method.id, method as unknown as UnlearnMethod<LoopOptions>);
 }
 
-for (const m of [srfl, srflPublished, finetune, retrain]) registerMethod(m as unknown as UnlearnMethod<LoopOptions>);
+for (const m of [srfl, srflPublished, finetune, retrain])
+  registerMethod(m as unknown as UnlearnMethod<LoopOptions>);
 for (const m of [neggrad, neggradPlus, randomLabel, badTeacher, scrub, salun, l1Sparse, ssd]) {
   registerMethod(m as unknown as UnlearnMethod<LoopOptions>);
 }
@@ -31,7 +32,8 @@ export function methodIds(): string[] {
 
 export function getMethod(id: string): UnlearnMethod<LoopOptions> {
   const m = METHODS.get(id);
-  if (!m) throw new OptionError(`Unknown method '${id}'; expected one of ${methodIds().join(', ')}`);
+  if (!m)
+    throw new OptionError(`Unknown method '${id}'; expected one of ${methodIds().join(', ')}`);
   return m;
 }
 
@@ -39,17 +41,30 @@ export function getMethod(id: string): UnlearnMethod<LoopOptions> {
  * A method's defaults overridden by `overrides`; unknown option names are refused by name, and
  * each value must have its default's type.
  */
-export function resolveOptions(method: UnlearnMethod<LoopOptions>, overrides: Record<string, unknown>): LoopOptions {
+export function resolveOptions(
+  method: UnlearnMethod<LoopOptions>,
+  overrides: Record<string, unknown>,
+): LoopOptions {
   const out: Record<string, unknown> = { ...method.defaults };
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) continue;
     if (!(key in method.defaults) && key !== 'forgetBatchSize') {
-      throw new OptionError(`Unknown option '${key}' for method ${method.id}; its options are ${Object.keys(method.defaults).join(', ')}`);
+      throw new OptionError(
+        `Unknown option '${key}' for method ${method.id}; its options are ${Object.keys(method.defaults).join(', ')}`,
+      );
     }
     const expected = (method.defaults as unknown as Record<string, unknown>)[key];
-    const typeOf = (v: unknown): string => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v);
-    if (expected !== undefined && expected !== null && value !== null && typeOf(expected) !== typeOf(value)) {
-      throw new OptionError(`Expected ${typeOf(expected)} for option '${key}' of ${method.id} but received ${JSON.stringify(value)}`);
+    const typeOf = (v: unknown): string =>
+      Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v;
+    if (
+      expected !== undefined &&
+      expected !== null &&
+      value !== null &&
+      typeOf(expected) !== typeOf(value)
+    ) {
+      throw new OptionError(
+        `Expected ${typeOf(expected)} for option '${key}' of ${method.id} but received ${JSON.stringify(value)}`,
+      );
     }
     out[key] = value;
   }

@@ -110,7 +110,13 @@ export interface UnlearnMethod<O extends LoopOptions = LoopOptions> {
 
 /** Events the loop emits; reporters (progress bar, JSON) subscribe. */
 export type UnlearnEvent =
-  | { type: 'start'; method: string; epochs: number; stepsPerEpoch: number; options: Record<string, unknown> }
+  | {
+      type: 'start';
+      method: string;
+      epochs: number;
+      stepsPerEpoch: number;
+      options: Record<string, unknown>;
+    }
   | { type: 'step'; epoch: number; record: StepRecord; stepsPerEpoch: number }
   | { type: 'evaluate'; epoch: number; what: string }
   | { type: 'epoch'; record: EpochRecord }

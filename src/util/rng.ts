@@ -13,7 +13,8 @@ export class Rng {
   private s3: number;
 
   constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new TypeError(`Expected a finite number for seed but received ${seed}`);
+    if (!Number.isFinite(seed))
+      throw new TypeError(`Expected a finite number for seed but received ${seed}`);
     let x = Math.floor(seed) >>> 0;
     const next = (): number => {
       x = (x + 0x9e3779b9) | 0;

@@ -48,26 +48,38 @@ export function srflPublishedLoss(
   student: { forget: Tensor; retain: Tensor },
   teacher: { forget: Tensor; rolledForget: Tensor; retain: Tensor },
   retainLabels: Tensor,
-  o: Pick<SrflPublishedOptions, 'forgetWeight' | 'cosineWeight' | 'retainWeight' | 'temperature' | 'ceWeight'>,
+  o: Pick<
+    SrflPublishedOptions,
+    'forgetWeight' | 'cosineWeight' | 'retainWeight' | 'temperature' | 'ceWeight'
+  >,
   classWeights: Tensor | null = null,
 ): Tensor {
   const klForget = distill(student.forget, teacher.rolledForget, o.temperature);
   const klRetain = distill(student.retain, teacher.retain, o.temperature);
   const ce = F.crossEntropy(student.retain, retainLabels, { weight: classWeights });
-  const cosine = F.cosineSimilarity(F.normalize(student.forget), F.normalize(teacher.forget), 1).mean().sub(1);
-  return klForget.mul(o.forgetWeight).add(klRetain, o.retainWeight).add(ce, o.ceWeight).add(cosine, o.cosineWeight);
+  const cosine = F.cosineSimilarity(F.normalize(student.forget), F.normalize(teacher.forget), 1)
+    .mean()
+    .sub(1);
+  return klForget
+    .mul(o.forgetWeight)
+    .add(klRetain, o.retainWeight)
+    .add(ce, o.ceWeight)
+    .add(cosine, o.cosineWeight);
 }
 
 export const srflPublished: UnlearnMethod<SrflPublishedOptions> = {
   id: 'srfl-published',
-  summary: "sRFL as the author's published code runs it: ±3 shifts, 0.8·KL_f + 0.1·KL_r + 1.1·CE + (cos − 1)",
+  summary:
+    "sRFL as the author's published code runs it: ±3 shifts, 0.8·KL_f + 0.1·KL_r + 1.1·CE + (cos − 1)",
   defaults: SRFL_PUBLISHED_DEFAULTS,
   iteration: 'paired',
   prepare(ctx: MethodContext, o: SrflPublishedOptions): MethodRun {
     validateShifts(o.shifts, ctx.numClasses);
     const teacher = frozenTeacher(ctx);
     ctx.model.setTrainable(o.trainable);
-    const weights = o.classWeights ? tensor(o.classWeights, [o.classWeights.length], { device: ctx.device }) : null;
+    const weights = o.classWeights
+      ? tensor(o.classWeights, [o.classWeights.length], { device: ctx.device })
+      : null;
     return {
       step({ retain, forget }: StepInput): StepOutput {
         const tf = teacherLogits(ctx, teacher, forget!);
@@ -75,7 +87,13 @@ export const srflPublished: UnlearnMethod<SrflPublishedOptions> = {
         const rolled = rollRows(tf, drawShifts(ctx.rng, o.shifts, forget!.size, o.perSample));
         const sf = ctx.model.forward(forget!.x);
         const sr = ctx.model.forward(retain!.x);
-        const loss = srflPublishedLoss({ forget: sf, retain: sr }, { forget: tf, rolledForget: rolled, retain: tr }, retain!.y, o, weights);
+        const loss = srflPublishedLoss(
+          { forget: sf, retain: sr },
+          { forget: tf, rolledForget: rolled, retain: tr },
+          retain!.y,
+          o,
+          weights,
+        );
         return { loss, forgetLogits: sf, retainLogits: sr };
       },
       dispose: () => {

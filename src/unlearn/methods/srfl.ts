@@ -14,7 +14,14 @@ import { F, tensor, type Tensor } from '../../tensor/index.js';
 import type { Rng } from '../../util/rng.js';
 import { OptionError } from '../../util/errors.js';
 import { frozenTeacher, teacherLogits } from '../teacher.js';
-import type { LoopOptions, MethodContext, MethodRun, StepInput, StepOutput, UnlearnMethod } from '../types.js';
+import type {
+  LoopOptions,
+  MethodContext,
+  MethodRun,
+  StepInput,
+  StepOutput,
+  UnlearnMethod,
+} from '../types.js';
 
 export interface SrflOptions extends LoopOptions {
   /** Name prefixes of the parameters that train; everything else stays frozen. */
@@ -83,10 +90,14 @@ export function drawShifts(rng: Rng, shifts: number[], n: number, perSample: boo
 
 export function validateShifts(shifts: number[], numClasses: number): void {
   if (!Array.isArray(shifts) || shifts.length === 0 || shifts.some((s) => !Number.isInteger(s))) {
-    throw new OptionError(`Expected a non-empty list of integer shifts but received ${JSON.stringify(shifts)}`);
+    throw new OptionError(
+      `Expected a non-empty list of integer shifts but received ${JSON.stringify(shifts)}`,
+    );
   }
   if (shifts.some((s) => ((s % numClasses) + numClasses) % numClasses === 0)) {
-    throw new OptionError(`Expected shifts that move every class (not multiples of ${numClasses}) but received ${JSON.stringify(shifts)}`);
+    throw new OptionError(
+      `Expected shifts that move every class (not multiples of ${numClasses}) but received ${JSON.stringify(shifts)}`,
+    );
   }
 }
 
@@ -111,7 +122,8 @@ export function srflLoss(
 
 export const srfl: UnlearnMethod<SrflOptions> = {
   id: 'srfl',
-  summary: "sRFL (the seed's text): KL to rolled teacher forget logits − cosine + KL to the teacher on retain; trains layer1/layer2",
+  summary:
+    "sRFL (the seed's text): KL to rolled teacher forget logits − cosine + KL to the teacher on retain; trains layer1/layer2",
   defaults: SRFL_DEFAULTS,
   iteration: 'paired',
   prepare(ctx: MethodContext, o: SrflOptions): MethodRun {

@@ -41,7 +41,10 @@ function crossEntropyRun(ctx: MethodContext, o: SupervisedOptions): MethodRun {
   return {
     step({ retain }: StepInput) {
       const logits = ctx.model.forward(retain!.x);
-      return { loss: F.crossEntropy(logits, retain!.y, { labelSmoothing: o.labelSmoothing }), retainLogits: logits };
+      return {
+        loss: F.crossEntropy(logits, retain!.y, { labelSmoothing: o.labelSmoothing }),
+        retainLogits: logits,
+      };
     },
     dispose() {},
   };
@@ -49,7 +52,8 @@ function crossEntropyRun(ctx: MethodContext, o: SupervisedOptions): MethodRun {
 
 export const finetune: UnlearnMethod<SupervisedOptions> = {
   id: 'finetune',
-  summary: 'Fine-tune the original on D_r with cross-entropy (forgetting by catastrophic interference)',
+  summary:
+    'Fine-tune the original on D_r with cross-entropy (forgetting by catastrophic interference)',
   defaults: FINETUNE_DEFAULTS,
   iteration: 'retain',
   prepare: crossEntropyRun,

@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { main } from '../src/cli/main.js';
+import { loadCheckpoint } from '../src/models/index.js';
+import { memory } from '../src/tensor/index.js';
+import { syntheticPair } from './unlearn-helpers.js';
+
+/** Writes a data set as raw IDX files (the MNIST layout) so the CLI reads it by `mnist:<dir>`. */
+function writeIdx(dir: string): void {
+  const pair = syntheticPair({ train: 160, test: 80, classes: 4, size: 10 });
+  for (const [prefix, ds] of [
+    ['train', pair.train],
+    ['t10k', pair.test],
+  ] as const) {
+    const n = ds.labels.length;
+    const images = Buffer.alloc(16 + n * 100);
+    images.writeUInt32BE(2051, 0);
+    images.writeUInt32BE(n, 4);
+    images.writeUInt32BE(10, 8);
+    images.writeUInt32BE(10, 12);
+    Buffer.from(ds.images as Uint8Array).copy(images, 16);
+    const labels = Buffer.alloc(8 + n);
+    labels.writeUInt32BE(2049, 0);
+    labels.writeUInt32BE(n, 4);
+    for (let i = 0; i < n; i++) labels[8 + i] = ds.labels[i];
+    writeFileSync(join(dir, `${prefix}-images-idx3-ubyte`), images);
+    writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), labels);
+  }
+}
+
+/** Runs the CLI in-process and captures what it prints. */
+async function lethe(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = console.log;
+  const error = console.error;
+  const write = process.stderr.write.bind(process.stderr);
+  console.log = (...a: unknown[]) => void out.push(a.join(' '));
+  console.error = (...a: unknown[]) => void err.push(a.join(' '));
+  process.stderr.write = ((chunk: string) => (
+    err.push(String(chunk)),
+    true
+  )) as typeof process.stderr.write;
+  try {
+    const code = await main(argv);
+    return { code, out: out.join('\n'), err: err.join('') };
+  } finally {
+    console.log = log;
+    console.error = error;
+    process.stderr.write = write;
+  }
+}
+
+const root = mkdtempSync(join(tmpdir(), 'lethe-cli-'));
+const dataDir = join(root, 'data');
+const data = `mnist:${dataDir}`;
+
+test('lethe train → unlearn → report writes complete run directories', async () => {
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(dataDir);
+  writeIdx(dataDir);
+  const original = join(root, 'original');
+  const t = await lethe(
+    'train',
+    '--data',
+    data,
+    '--epochs',
+    '2',
+    '--batch-size',
+    '32',
+    '--lr',
+    '0.05',
+    '--seed',
+    '3',
+    '--out',
+    original,
+  );
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.out, /trained: .*original/);
+  const config = JSON.parse(readFileSync(join(original, 'config.json'), 'utf8'));
+  assert.equal(config.seed, 3);
+  assert.equal(config.options.epochs, 2);
+  assert.ok(config.versions.lethe && config.versions.libtorch && config.versions.node);
+
+  const before = memory().tensors;
+  const out = join(root, 'srfl');
+  const u = await lethe(
+    'unlearn',
+    '--from',
+    original,
+    '--forget',
+    'class:1',
+    '--method',
+    'srfl',
+    '--epochs',
+    '2',
+    '--batch-size',
+    '32',
+    '--opt',
+    'lr=0.01',
+    '--opt',
+    'perSample=true',
+    '--seed',
+    '3',
+    '--out',
+    out,
+  );
+  assert.equal(u.code, 0, u.err);
+  assert.equal(memory().tensors, before, 'the CLI frees every tensor it made');
+  assert.match(u.err, /srfl \[#+/, 'a progress bar is drawn');
+  assert.match(u.err, /batch facc/);
+  const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+  assert.equal(metrics.method, 'srfl');
+  for (const k of ['forget', 'retain', 'test'])
+    assert.ok(metrics.accuracy[k] >= 0 && metrics.accuracy[k] <= 1, k);
+  assert.ok(metrics.seconds > 0);
+  assert.equal(metrics.history.epochs.length, 3);
+  assert.deepEqual(Object.keys(metrics.history.epochs[0]).sort(), [
+    'epoch',
+    'forget',
+    'retain',
+    'test',
+  ]);
+  assert.deepEqual(Object.keys(metrics.history.steps[0]).sort(), ['facc', 'loss', 'racc', 'step']);
+  const runConfig = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+  assert.equal(runConfig.options.perSample, true);
+  assert.equal(runConfig.options.lr, 0.01);
+  assert.equal(runConfig.forget, 'class:1');
+  const split = JSON.parse(readFileSync(join(out, 'split.json'), 'utf8'));
+  assert.equal(split.forgetSpec, 'class:1');
+  const { model, meta } = loadCheckpoint(join(out, 'model.safetensors'));
+  assert.equal(meta.architecture, 'resnet20');
+  model.dispose();
+
+  // The report is one self-contained page holding the curves' data.
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  const json = html.match(
+    /<script type="application\/json" id="lethe-data">([\s\S]*?)<\/script>/,
+  )![1];
+  const embedded = JSON.parse(json);
+  assert.equal(embedded.metrics.history.steps.length, metrics.history.steps.length);
+  assert.equal(embedded.metrics.history.epochs[2].forget, metrics.history.epochs[2].forget);
+  assert.doesNotMatch(html, /<script src=/);
+
+  const again = join(root, 'again.html');
+  const r = await lethe('report', out, '--out', again);
+  assert.equal(r.code, 0, r.err);
+  assert.ok(existsSync(again));
+});
+
+test('lethe demo trains the original once and reuses it from the cache', async () => {
+  process.env.LETHE_CACHE_DIR = join(root, 'cache');
+  const first = await lethe(
+    'demo',
+    '--data',
+    data,
+    '--forget',
+    'class:2',
+    '--out',
+    join(root, 'demo1'),
+    '--opt',
+    'batchSize=32',
+  );
+  assert.equal(first.code, 0, first.err);
+  assert.match(first.out, /original model: trained/);
+  assert.match(first.out, /demo finished/);
+  const second = await lethe(
+    'demo',
+    '--data',
+    data,
+    '--forget',
+    'class:2',
+    '--out',
+    join(root, 'demo2'),
+    '--opt',
+    'batchSize=32',
+  );
+  assert.equal(second.code, 0, second.err);
+  assert.match(second.out, /original model: reused from the cache/);
+  assert.ok(existsSync(join(root, 'demo2', 'srfl', 'report.html')));
+  delete process.env.LETHE_CACHE_DIR;
+});
+
+test('mistakes get one clear line and exit code 2', async () => {
+  const cases: [string[], RegExp][] = [
+    [['unlearn', '--forget', 'class:1'], /--from is required/],
+    [
+      ['unlearn', '--from', join(root, 'nowhere'), '--forget', 'class:1'],
+      /not a finished Lethe run directory/,
+    ],
+    [['unlearn', '--from', join(root, 'original'), '--forget', 'class:9'], /class/],
+    [
+      ['unlearn', '--from', join(root, 'original'), '--forget', 'class:1', '--method', 'magic'],
+      /Unknown method 'magic'/,
+    ],
+    [
+      ['unlearn', '--from', join(root, 'original'), '--forget', 'class:1', '--opt', 'nonsense=1'],
+      /Unknown option 'nonsense' for method srfl/,
+    ],
+    [
+      ['unlearn', '--from', join(root, 'original'), '--forget', 'class:1', '--opt', 'shifts=[0]'],
+      /shifts that move every class/,
+    ],
+    [['train', '--data', 'nope'], /Unknown data set "nope"/],
+    [['train', '--epochs', 'three'], /--epochs: expected an integer/],
+    [['frobnicate'], /Unknown command 'frobnicate'/],
+    [['report'], /expected a run directory/],
+  ];
+  for (const [argv, message] of cases) {
+    const r = await lethe(...argv);
+    assert.equal(r.code, 2, `${argv.join(' ')}: ${r.err}`);
+    assert.match(r.err, message, argv.join(' '));
+    assert.equal(r.err.trim().split('\n').length, 1, `one line: ${r.err}`);
+  }
+});
+
+test('--help explains every command', async () => {
+  for (const command of ['train', 'unlearn', 'report', 'demo']) {
+    const r = await lethe(command, '--help');
+    assert.equal(r.code, 0);
+    assert.match(r.out, /Usage: lethe/);
+    assert.match(r.out, /--seed/);
+  }
+  const top = await lethe('--help');
+  assert.match(top.out, /Start with 'lethe demo'/);
+});

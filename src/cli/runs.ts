@@ -11,7 +11,7 @@ import type { DatasetPair } from '../data/dataset.js';
 import { loadDataset } from '../data/registry.js';
 import { makeSplit, readSplit, type Split } from '../data/split.js';
 import { gapToOracle, membershipInference, neuripsEvaluation } from '../eval/evaluate.js';
-import { predictSets, type SetPredictions } from '../models/predict.js';
+import { predictSets, type Predictions, type SetPredictions } from '../models/predict.js';
 import { renderRunReport, writeReport } from '../report/index.js';
 import type { Accuracies, RunMetrics } from '../run/metrics.js';
 import {
@@ -23,6 +23,8 @@ import {
   RUN_FILES,
   runVersions,
   saveRunModel,
+  saveRunPredictions,
+  loadRunPredictions,
   writeConfig,
   writeMetrics,
   writeRunSplit,
@@ -87,6 +89,8 @@ export async function trainRun(input: TrainRunInput): Promise<RunMetrics> {
     seed: input.seed,
     device: input.device,
     onEvent: progress.handle,
+    // A full pass over the training set per epoch would add ~25% to a Fashion-MNIST epoch.
+    evalEveryEpoch: false,
   });
   const config: RunConfig = {
     command: 'train',
@@ -105,6 +109,7 @@ export async function trainRun(input: TrainRunInput): Promise<RunMetrics> {
   writeConfig(input.out, config);
   writeRunSplit(input.out, result.split);
   saveRunModel(input.out, result.model, config);
+  saveRunPredictions(input.out, result.final);
   writeMetrics(input.out, result.metrics);
   await writeRunReport(input.out);
   result.model.dispose();
@@ -148,6 +153,8 @@ export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
       seed: input.seed,
     });
   const model = loadRunModel(input.from);
+  const saved = loadRunPredictions(input.from);
+  const originalPredictions = (saved && predictionsForSplit(saved, split)) ?? undefined;
   const progress = new ProgressReporter(method.id);
   let result;
   try {
@@ -161,6 +168,7 @@ export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
       seed: input.seed,
       device: input.device,
       onEvent: progress.handle,
+      originalPredictions,
     });
   } finally {
     model.dispose();
@@ -184,10 +192,44 @@ export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
   writeConfig(input.out, config);
   writeRunSplit(input.out, split);
   saveRunModel(input.out, result.model, config);
+  saveRunPredictions(input.out, result.final);
   writeMetrics(input.out, result.metrics);
   await writeRunReport(input.out, input.oracle);
   result.model.dispose();
   return result.metrics;
+}
+
+/**
+ * A model's predictions on a split's sets, gathered from predictions saved for other index sets
+ * (a training run covers every training example); null when some example is missing.
+ */
+export function predictionsForSplit(saved: SetPredictions, split: Split): SetPredictions | null {
+  const c = saved.test.numClasses;
+  const gather = (
+    sources: Predictions[],
+    indices: Int32Array,
+    size: number,
+  ): Predictions | null => {
+    const rowOf = new Int32Array(size).fill(-1);
+    const where = new Int32Array(size);
+    sources.forEach((src, s) =>
+      src.indices.forEach((k, row) => ((rowOf[k] = row), (where[k] = s))),
+    );
+    const logits = new Float32Array(indices.length * c);
+    const labels = new Int32Array(indices.length);
+    for (let i = 0; i < indices.length; i++) {
+      const k = indices[i];
+      if (rowOf[k] < 0) return null;
+      const src = sources[where[k]];
+      logits.set(src.logits.subarray(rowOf[k] * c, (rowOf[k] + 1) * c), i * c);
+      labels[i] = src.labels[rowOf[k]];
+    }
+    return { logits, labels, indices, numClasses: c };
+  };
+  const forget = gather([saved.forget, saved.retain], split.forget, split.trainSize);
+  const retain = gather([saved.forget, saved.retain], split.retain, split.trainSize);
+  const test = gather([saved.test], split.test, split.testSize);
+  return forget && retain && test ? { forget, retain, test } : null;
 }
 
 /** Renders `report.html` of a run directory from its files. */
@@ -275,6 +317,8 @@ export function runPredictions(
       const config = readConfig(dir);
       const data = await getData(config.data);
       const split = readSplit(dir);
+      const saved = loadRunPredictions(dir);
+      if (saved) return { predictions: saved, split, config };
       const model = loadRunModel(dir);
       try {
         return { predictions: predictSets(model, data, split, device), split, config };

@@ -95,8 +95,11 @@ function validate(input: RunReportInput): void {
       `Expected an object for metrics.accuracy but received ${describe(m.accuracy)}`,
     );
   }
-  for (const k of ['forget', 'retain', 'test'] as const)
+  for (const k of ['forget', 'retain', 'test'] as const) {
+    // A training run has no forget set: its forget accuracy is recorded as null.
+    if (k === 'forget' && m.method === 'train' && m.accuracy.forget === null) continue;
     expectNumber(m.accuracy[k], `metrics.accuracy.${k}`);
+  }
   if (m.history === null || typeof m.history !== 'object') {
     throw new OptionError(
       `Expected an object for metrics.history but received ${describe(m.history)}`,

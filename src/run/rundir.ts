@@ -13,8 +13,9 @@ import { readSplit, writeSplit, type Split } from '../data/split.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from '../models/checkpoint.js';
 import type { Classifier, ModelOptions } from '../models/registry.js';
 import type { Module } from '../nn/module.js';
-import { writeFileAtomic } from '../nn/safetensors.js';
-import { versions } from '../tensor/index.js';
+import { loadSafetensors, saveSafetensors, writeFileAtomic } from '../nn/safetensors.js';
+import type { Predictions, SetPredictions } from '../models/predict.js';
+import { dispose, tensor, versions, type Tensor } from '../tensor/index.js';
 import { FileFormatError } from '../util/errors.js';
 import type { RunMetrics } from './metrics.js';
 
@@ -24,6 +25,7 @@ export const RUN_FILES = {
   model: 'model.safetensors',
   metrics: 'metrics.json',
   report: 'report.html',
+  predictions: 'predictions.safetensors',
 } as const;
 
 /** The resolved settings of a run, as written to `config.json`. */
@@ -128,7 +130,56 @@ export function loadRunModel(dir: string): Classifier {
 
 /** True when `dir` holds a finished run (metrics written last). */
 export function isCompleteRun(dir: string): boolean {
-  return Object.values(RUN_FILES)
-    .filter((f) => f !== RUN_FILES.report && f !== RUN_FILES.split)
-    .every((f) => existsSync(join(dir, f)));
+  return [RUN_FILES.config, RUN_FILES.model, RUN_FILES.metrics].every((f) =>
+    existsSync(join(dir, f)),
+  );
+}
+
+const SETS = ['forget', 'retain', 'test'] as const;
+
+/**
+ * Saves the final model's eval-mode logits on the run's sets, so evaluation and later runs
+ * starting from this model need no second inference pass.
+ */
+export function saveRunPredictions(dir: string, p: SetPredictions): void {
+  const tensors = new Map<string, Tensor>();
+  for (const set of SETS) {
+    const part = p[set];
+    tensors.set(`${set}.logits`, tensor(part.logits, [part.labels.length, part.numClasses]));
+    tensors.set(`${set}.labels`, tensor(part.labels));
+    tensors.set(`${set}.indices`, tensor(part.indices));
+  }
+  try {
+    saveSafetensors(join(dir, RUN_FILES.predictions), tensors, {
+      numClasses: String(p.test.numClasses),
+    });
+  } finally {
+    dispose([...tensors.values()]);
+  }
+}
+
+/** The saved predictions of a run, or null when it has none. */
+export function loadRunPredictions(dir: string): SetPredictions | null {
+  const path = join(dir, RUN_FILES.predictions);
+  if (!existsSync(path)) return null;
+  const file = loadSafetensors(path);
+  try {
+    const numClasses = Number(file.metadata.numClasses);
+    const part = (set: (typeof SETS)[number]): Predictions => {
+      const get = (name: string): Tensor => {
+        const t = file.tensors.get(`${set}.${name}`);
+        if (!t) throw new FileFormatError(path, `has no '${set}.${name}' tensor`);
+        return t;
+      };
+      return {
+        logits: get('logits').data<'float32'>(),
+        labels: get('labels').data<'int32'>(),
+        indices: get('indices').data<'int32'>(),
+        numClasses,
+      };
+    };
+    return { forget: part('forget'), retain: part('retain'), test: part('test') };
+  } finally {
+    dispose([...file.tensors.values()]);
+  }
 }

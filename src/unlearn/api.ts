@@ -108,6 +108,8 @@ export interface TrainInput {
   seed?: number;
   device?: string;
   onEvent?: EventHandler;
+  /** Evaluate on the full sets after every epoch (default true), not only after the last. */
+  evalEveryEpoch?: boolean;
 }
 
 /**
@@ -143,6 +145,7 @@ export function train(input: TrainInput): UnlearnResult & { split: Split } {
       seed,
       device: input.device,
       onEvent: input.onEvent,
+      evalEveryEpoch: input.evalEveryEpoch,
       originalPredictions: emptyPredictions(),
     });
     return { ...result, metrics: { ...result.metrics, method: 'train' }, split };

@@ -28,7 +28,9 @@ for (const [name, options] of CASES) {
       [conv, tensor(CONV_MASK, [2, 1, 3, 3])],
     ]);
     const start = a.params.map(bits);
-    const opt = createOptimizer(name, a.params, { ...options, gradMask: masks } as { lr: number });
+    const opt = createOptimizer(name, a.params, { ...options, gradMask: masks } as unknown as {
+      lr: number;
+    });
     for (let i = 0; i < 6; i++) {
       opt.zeroGrad();
       a.backward();

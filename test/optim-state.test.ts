@@ -23,7 +23,7 @@ function make(
   params: ReturnType<typeof problem>['params'],
   options: Record<string, unknown>,
 ): Optimizer {
-  return createOptimizer(name, params, options as { lr: number }) as Optimizer;
+  return createOptimizer(name, params, options as { lr: number }) as unknown as Optimizer;
 }
 
 for (const [name, options] of CONFIGS) {
@@ -207,7 +207,9 @@ test('no tensors leak across 200 steps once state exists', () => {
   for (const [name, options] of [...CONFIGS, ['sgd', { lr: 0.01, momentum: 0.9 }] as const]) {
     const a = problem();
     const mask = new Map([[a.params[0], tensor([1, 0, 1, 0, 1, 1, 0, 0, 1, 1, 1, 0], [3, 4])]]);
-    const opt = createOptimizer(name, a.params, { ...options, gradMask: mask } as { lr: number });
+    const opt = createOptimizer(name, a.params, { ...options, gradMask: mask } as unknown as {
+      lr: number;
+    });
     const sched = new CosineAnnealingLR(opt, { tMax: 200 });
     a.backward();
     opt.step();

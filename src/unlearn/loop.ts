@@ -173,6 +173,7 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
   const device = input.device ?? 'cpu';
   const emit = input.onEvent ?? (() => {});
   validateLoopOptions(options);
+  method.validate?.(options, data.train.numClasses);
   manualSeed(deriveSeed(seed, `torch:${method.id}`));
 
   const loaders = splitLoaders(data, split, {

@@ -105,6 +105,8 @@ export interface UnlearnMethod<O extends LoopOptions = LoopOptions> {
   iteration: Iteration;
   /** Start from a fresh model (the oracle) instead of a copy of the original. */
   fromScratch?: boolean;
+  /** Checks the options before any work is done (throws OptionError naming the option). */
+  validate?(options: O, numClasses: number): void;
   prepare(ctx: MethodContext, options: O): MethodRun;
 }
 

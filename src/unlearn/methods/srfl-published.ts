@@ -73,8 +73,8 @@ export const srflPublished: UnlearnMethod<SrflPublishedOptions> = {
     "sRFL as the author's published code runs it: ±3 shifts, 0.8·KL_f + 0.1·KL_r + 1.1·CE + (cos − 1)",
   defaults: SRFL_PUBLISHED_DEFAULTS,
   iteration: 'paired',
+  validate: (o, numClasses) => validateShifts(o.shifts, numClasses),
   prepare(ctx: MethodContext, o: SrflPublishedOptions): MethodRun {
-    validateShifts(o.shifts, ctx.numClasses);
     const teacher = frozenTeacher(ctx);
     ctx.model.setTrainable(o.trainable);
     const weights = o.classWeights

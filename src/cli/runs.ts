@@ -169,6 +169,8 @@ export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
       device: input.device,
       onEvent: progress.handle,
       originalPredictions,
+      // The oracle's per-epoch accuracies are not reported; a full pass per epoch would cost ~20%.
+      evalEveryEpoch: method.fromScratch !== true,
     });
   } finally {
     model.dispose();

@@ -192,35 +192,23 @@ export class ResNet extends Module {
   }
 }
 
-export function resnet18(options: ResNetOptions = {}): ResNet {
+/** torchvision's ResNet-18/34/50 family: stage widths 64..512, ImageNet or CIFAR stem. */
+function torchvisionResNet(block: BlockClass, layers: number[], options: ResNetOptions): ResNet {
   return new ResNet(
-    BasicBlock,
-    [2, 2, 2, 2],
+    block,
+    layers,
     [64, 128, 256, 512],
     options.cifar ? 'cifar' : 'imagenet',
     options,
   );
 }
 
-export function resnet34(options: ResNetOptions = {}): ResNet {
-  return new ResNet(
-    BasicBlock,
-    [3, 4, 6, 3],
-    [64, 128, 256, 512],
-    options.cifar ? 'cifar' : 'imagenet',
-    options,
-  );
-}
-
-export function resnet50(options: ResNetOptions = {}): ResNet {
-  return new ResNet(
-    Bottleneck,
-    [3, 4, 6, 3],
-    [64, 128, 256, 512],
-    options.cifar ? 'cifar' : 'imagenet',
-    options,
-  );
-}
+export const resnet18 = (options: ResNetOptions = {}): ResNet =>
+  torchvisionResNet(BasicBlock, [2, 2, 2, 2], options);
+export const resnet34 = (options: ResNetOptions = {}): ResNet =>
+  torchvisionResNet(BasicBlock, [3, 4, 6, 3], options);
+export const resnet50 = (options: ResNetOptions = {}): ResNet =>
+  torchvisionResNet(Bottleneck, [3, 4, 6, 3], options);
 
 /**
  * He et al. (2016)'s CIFAR ResNet of depth 6n+2: three stages of n basic blocks, widths 16/32/64.

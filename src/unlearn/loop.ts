@@ -34,6 +34,7 @@ import { OptionError } from '../util/errors.js';
 import { deriveSeed, Rng } from '../util/rng.js';
 import type {
   EventHandler,
+  MethodRun,
   Iteration,
   LoopOptions,
   MethodContext,
@@ -185,9 +186,11 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
 
   // The original's eval-mode outputs: epoch 0 of the history, the reference accuracies, and a
   // frozen teacher's logits for every training example (one pass instead of one per step).
-  emit({ type: 'evaluate', epoch: 0, what: 'original model' });
-  const originalPredictions =
-    input.originalPredictions ?? predictSets(original, data, split, device);
+  let originalPredictions = input.originalPredictions;
+  if (!originalPredictions) {
+    emit({ type: 'evaluate', epoch: 0, what: 'original model' });
+    originalPredictions = predictSets(original, data, split, device);
+  }
   const originalTrainLogits = options.augment
     ? null
     : trainLogits(originalPredictions, split.trainSize);
@@ -213,7 +216,13 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
     emit({ type: 'epoch', record: start0 });
   }
 
-  const run = method.prepare(ctx, options);
+  let run: MethodRun;
+  try {
+    run = method.prepare(ctx, options);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
   const perEpoch = stepsPerEpoch(method.iteration, loaders);
   emit({
     type: 'start',

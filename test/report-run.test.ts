@@ -302,6 +302,23 @@ test('unlearningVerdict reads the side of the forget gap', () => {
   })!;
   assert.match(close, /^Close to retraining on forget accuracy/);
   assert.match(close, /near chance \(0\.510\)/);
+  // With the oracle's own MIA, the attack is judged against it (a forgotten class differs from
+  // test data for the oracle too), not against chance.
+  const classCase = unlearningVerdict(
+    {
+      ...base,
+      accuracy: { forget: 0.01, retain: 0.9, test: 0.8 },
+      mia: { simple: 0.89, efficacy: 1 },
+      oracle: {
+        accuracy: { forget: 0, retain: 0.92, test: 0.82 },
+        mia: { simple: 0.9, efficacy: 1 },
+        seconds: 100,
+        run: 'r',
+      },
+    },
+    { forget: 0, retain: 0.92, test: 0.82 },
+  )!;
+  assert.match(classCase, /scores it like the oracle \(simple MIA 0\.890, retrain oracle 0\.900\)/);
   // Class-wise forgetting: the oracle sits near 0, so a remaining 30% is under-forgetting.
   const classWise = seedLikeRun({
     accuracy: { forget: 0.3, retain: 0.95, test: 0.85 },

@@ -170,9 +170,20 @@ export function unlearningVerdict(metrics: RunMetrics, oracle?: Accuracies): str
   const fa = metrics.accuracy.forget;
   const reading = readForgetGap(metrics, oracle);
   const simple = mia?.simple;
+  // Compare the attack with what it scores on the oracle (for a forgotten class D_f differs from
+  // test data for the oracle too); without an oracle, with chance.
+  const oracleSimple = metrics.oracle?.mia.simple;
+  const reference = oracleSimple ?? 0.5;
   const detectable =
-    simple !== undefined && Number.isFinite(simple) && Math.abs(simple - 0.5) > MIA_DETECTABLE;
-  const miaText = simple === undefined ? '' : `simple MIA ${formatFixed(simple, 3)}, ideal ≈ 0.5`;
+    simple !== undefined &&
+    Number.isFinite(simple) &&
+    Math.abs(simple - reference) > MIA_DETECTABLE;
+  const miaText =
+    simple === undefined
+      ? ''
+      : oracleSimple === undefined
+        ? `simple MIA ${formatFixed(simple, 3)}, ideal ≈ 0.5`
+        : `simple MIA ${formatFixed(simple, 3)}, retrain oracle ${formatFixed(oracleSimple, 3)}`;
   const oracleWord = reading?.inferred ? '≈' : '';
 
   let head: string;
@@ -196,10 +207,14 @@ export function unlearningVerdict(metrics: RunMetrics, oracle?: Accuracies): str
     } else {
       head = `Close to retraining on forget accuracy: ${formatPercent(fa, 1)} against ${vs}`;
       head += detectable
-        ? `, but D_f is still distinguishable from test data (${miaText})`
-        : simple !== undefined
-          ? `, and the simple MIA is near chance (${formatFixed(simple, 3)})`
-          : '';
+        ? oracleSimple === undefined
+          ? `, but D_f is still distinguishable from test data (${miaText})`
+          : `, but the membership attack scores it unlike the oracle (${miaText})`
+        : simple === undefined
+          ? ''
+          : oracleSimple === undefined
+            ? `, and the simple MIA is near chance (${formatFixed(simple, 3)})`
+            : `, and the membership attack scores it like the oracle (${miaText})`;
     }
   } else if (simple !== undefined) {
     head = detectable

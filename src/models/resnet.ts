@@ -31,6 +31,15 @@ function then(a: Tensor, b: Tensor): Tensor {
   return b;
 }
 
+/** `out += shortcut(x)` in place: the identity, or the downsampling projection. */
+function addShortcut(out: Tensor, x: Tensor, downsample: Sequential | null): Tensor {
+  if (!downsample) return out.add_(x);
+  const identity = downsample.forward(x);
+  out.add_(identity);
+  identity.dispose();
+  return out;
+}
+
 interface Block extends Module {
   readonly downsample: Sequential | null;
 }
@@ -57,14 +66,7 @@ export class BasicBlock extends Module implements Block {
     out = then(out, this.bn1.forward(out)).relu_();
     out = then(out, this.conv2.forward(out));
     out = then(out, this.bn2.forward(out));
-    if (this.downsample) {
-      const identity = this.downsample.forward(x);
-      out.add_(identity);
-      identity.dispose();
-    } else {
-      out.add_(x);
-    }
-    return out.relu_();
+    return addShortcut(out, x, this.downsample).relu_();
   }
 }
 
@@ -96,14 +98,7 @@ export class Bottleneck extends Module implements Block {
     out = then(out, this.bn2.forward(out)).relu_();
     out = then(out, this.conv3.forward(out));
     out = then(out, this.bn3.forward(out));
-    if (this.downsample) {
-      const identity = this.downsample.forward(x);
-      out.add_(identity);
-      identity.dispose();
-    } else {
-      out.add_(x);
-    }
-    return out.relu_();
+    return addShortcut(out, x, this.downsample).relu_();
   }
 }
 

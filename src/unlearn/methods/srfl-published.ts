@@ -12,7 +12,14 @@
 import { F, tensor, type Tensor } from '../../tensor/index.js';
 import { frozenTeacher, teacherLogits } from '../teacher.js';
 import type { MethodContext, MethodRun, StepInput, StepOutput, UnlearnMethod } from '../types.js';
-import { distill, drawShifts, rollRows, validateShifts, type SrflOptions } from './srfl.js';
+import {
+  distill,
+  drawShifts,
+  rollRows,
+  SRFL_DEFAULTS,
+  validateShifts,
+  type SrflOptions,
+} from './srfl.js';
 
 export interface SrflPublishedOptions extends SrflOptions {
   /** Weight of cross-entropy on D_r. */
@@ -21,24 +28,16 @@ export interface SrflPublishedOptions extends SrflOptions {
   classWeights: number[] | null;
 }
 
+/** The published recipe: sRFL's options where the author's code differs from the seed's text. */
 export const SRFL_PUBLISHED_DEFAULTS: Readonly<SrflPublishedOptions> = Object.freeze({
-  epochs: 1,
-  optimizer: 'sgd',
-  lr: 1e-3,
-  momentum: 0.9,
+  ...SRFL_DEFAULTS,
   weightDecay: 1e-4,
-  schedule: 'cosine',
   scheduleStep: 'epoch',
-  batchSize: 128,
-  augment: false,
   studentMode: 'train',
-  trainable: ['layer1.', 'layer2.'],
   shifts: [-3, 3],
-  perSample: false,
   forgetWeight: 0.8,
   cosineWeight: 1,
   retainWeight: 0.1,
-  temperature: 1,
   ceWeight: 1.1,
   classWeights: null,
 });

@@ -248,7 +248,7 @@ export async function writeRunReport(
     config: config as unknown as Record<string, unknown>,
     classNames: data ? [...data.train.classNames] : undefined,
     title: `Lethe: ${config.method} on ${config.data} (${config.model}, forget ${config.forget})`,
-    oracle,
+    oracle: oracle ?? metrics.oracle?.accuracy,
   });
   await writeReport(out, html);
   return out;

@@ -181,6 +181,25 @@ test('lethe demo trains the original once and reuses it from the cache', async (
   assert.equal(second.code, 0, second.err);
   assert.match(second.out, /original model: reused from the cache/);
   assert.ok(existsSync(join(root, 'demo2', 'srfl', 'report.html')));
+  assert.match(second.out, /retrain oracle: reused from the cache/);
+  assert.match(second.out, /Did it forget\?/);
+  const evaluated = JSON.parse(readFileSync(join(root, 'demo2', 'srfl', 'metrics.json'), 'utf8'));
+  assert.ok(evaluated.mia.simple >= 0 && evaluated.mia.simple <= 1);
+  assert.ok(Number.isFinite(evaluated.gap.avg));
+  const quick = await lethe(
+    'demo',
+    '--data',
+    data,
+    '--forget',
+    'class:2',
+    '--no-oracle',
+    '--out',
+    join(root, 'demo3'),
+  );
+  assert.equal(quick.code, 0, quick.err);
+  assert.doesNotMatch(quick.out, /retrain oracle/);
+  assert.ok(existsSync(join(root, 'demo3', 'srfl', 'report.html')));
+  assert.ok(!existsSync(join(root, 'demo3', 'retrain')));
   delete process.env.LETHE_CACHE_DIR;
 });
 

@@ -384,6 +384,11 @@ const COMMANDS: Record<string, Command> = {
         default: 'finetune,neggrad+',
         placeholder: 'ids',
       },
+      'no-oracle': {
+        type: 'boolean',
+        description:
+          'skip the retrain oracle, the baselines and the evaluation: original, sRFL, report',
+      },
       data: {
         type: 'string',
         description: dataHelp,
@@ -401,6 +406,7 @@ const COMMANDS: Record<string, Command> = {
     examples: [
       'lethe demo',
       'lethe demo --forget random:0.1',
+      'lethe demo --no-oracle',
       'lethe demo --out /tmp/lethe-demo --baselines ""',
     ],
     async run({ values }) {
@@ -424,6 +430,21 @@ const COMMANDS: Record<string, Command> = {
           ? `original model: reused from the cache (${original})`
           : `original model: trained (${original})`,
       );
+      const method = getMethod(String(values.method)).id;
+      if (values['no-oracle'] === true) {
+        const dir = join(out, method);
+        await unlearnRun({
+          ...c,
+          from: original,
+          forget,
+          method,
+          options: methodOverrides(values),
+          out: dir,
+        });
+        printSummary(method, dir);
+        console.log(`demo finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+        return;
+      }
       const oracle = join(out, 'retrain');
       const oracleCached = await cachedRun(
         'retrain',
@@ -437,7 +458,6 @@ const COMMANDS: Record<string, Command> = {
           ? `retrain oracle: reused from the cache (${oracle})`
           : `retrain oracle: trained (${oracle})`,
       );
-      const method = getMethod(String(values.method)).id;
       const runs = [join(out, method)];
       await unlearnRun({
         ...c,

@@ -10,16 +10,9 @@
  * set it; Lethe puts the student in train mode, as a training script would.
  */
 import { F, tensor, type Tensor } from '../../tensor/index.js';
-import { frozenTeacher, teacherLogits } from '../teacher.js';
+import { frozenTeacher } from '../teacher.js';
 import type { MethodContext, MethodRun, StepInput, StepOutput, UnlearnMethod } from '../types.js';
-import {
-  distill,
-  drawShifts,
-  rollRows,
-  SRFL_DEFAULTS,
-  validateShifts,
-  type SrflOptions,
-} from './srfl.js';
+import { distill, srflLogits, SRFL_DEFAULTS, validateShifts, type SrflOptions } from './srfl.js';
 
 export interface SrflPublishedOptions extends SrflOptions {
   /** Weight of cross-entropy on D_r. */
@@ -80,20 +73,10 @@ export const srflPublished: UnlearnMethod<SrflPublishedOptions> = {
       ? tensor(o.classWeights, [o.classWeights.length], { device: ctx.device })
       : null;
     return {
-      step({ retain, forget }: StepInput): StepOutput {
-        const tf = teacherLogits(ctx, teacher, forget!);
-        const tr = teacherLogits(ctx, teacher, retain!);
-        const rolled = rollRows(tf, drawShifts(ctx.rng, o.shifts, forget!.size, o.perSample));
-        const sf = ctx.model.forward(forget!.x);
-        const sr = ctx.model.forward(retain!.x);
-        const loss = srflPublishedLoss(
-          { forget: sf, retain: sr },
-          { forget: tf, rolledForget: rolled, retain: tr },
-          retain!.y,
-          o,
-          weights,
-        );
-        return { loss, forgetLogits: sf, retainLogits: sr };
+      step(input: StepInput): StepOutput {
+        const { teacher: t, student } = srflLogits(ctx, teacher, input, o);
+        const loss = srflPublishedLoss(student, t, input.retain!.y, o, weights);
+        return { loss, forgetLogits: student.forget, retainLogits: student.retain };
       },
       dispose: () => {
         teacher.dispose();

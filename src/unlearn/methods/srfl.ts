@@ -13,6 +13,7 @@
 import { F, tensor, type Tensor } from '../../tensor/index.js';
 import type { Rng } from '../../util/rng.js';
 import { OptionError } from '../../util/errors.js';
+import type { Module } from '../../nn/module.js';
 import { frozenTeacher, teacherLogits } from '../teacher.js';
 import type {
   LoopOptions,
@@ -121,6 +122,24 @@ export function srflLoss(
   return klForget.mul(o.forgetWeight).sub(cosine, o.cosineWeight).add(klRetain, o.retainWeight);
 }
 
+/** A step's logits, shared by both sRFL variants: teacher (plain and rolled) and student. */
+export function srflLogits(
+  ctx: MethodContext,
+  teacher: Module,
+  { retain, forget }: StepInput,
+  o: Pick<SrflOptions, 'shifts' | 'perSample'>,
+): {
+  teacher: { forget: Tensor; rolledForget: Tensor; retain: Tensor };
+  student: { forget: Tensor; retain: Tensor };
+} {
+  const tf = teacherLogits(ctx, teacher, forget!);
+  const rolledForget = rollRows(tf, drawShifts(ctx.rng, o.shifts, forget!.size, o.perSample));
+  return {
+    teacher: { forget: tf, rolledForget, retain: teacherLogits(ctx, teacher, retain!) },
+    student: { forget: ctx.model.forward(forget!.x), retain: ctx.model.forward(retain!.x) },
+  };
+}
+
 export const srfl: UnlearnMethod<SrflOptions> = {
   id: 'srfl',
   summary:
@@ -132,14 +151,10 @@ export const srfl: UnlearnMethod<SrflOptions> = {
     const teacher = frozenTeacher(ctx);
     ctx.model.setTrainable(o.trainable);
     return {
-      step({ retain, forget }: StepInput): StepOutput {
-        const tf = teacherLogits(ctx, teacher, forget!);
-        const tr = teacherLogits(ctx, teacher, retain!);
-        const rolled = rollRows(tf, drawShifts(ctx.rng, o.shifts, forget!.size, o.perSample));
-        const sf = ctx.model.forward(forget!.x);
-        const sr = ctx.model.forward(retain!.x);
-        const loss = srflLoss({ forget: sf, retain: sr }, { rolledForget: rolled, retain: tr }, o);
-        return { loss, forgetLogits: sf, retainLogits: sr };
+      step(input: StepInput): StepOutput {
+        const { teacher: t, student } = srflLogits(ctx, teacher, input, o);
+        const loss = srflLoss(student, t, o);
+        return { loss, forgetLogits: student.forget, retainLogits: student.retain };
       },
       dispose: () => teacher.dispose(),
     };

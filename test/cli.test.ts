@@ -246,3 +246,57 @@ test('--help explains every command', async () => {
   const top = await lethe('--help');
   assert.match(top.out, /Start with 'lethe demo'/);
 });
+
+test('lethe compare summarises every method over seeds, resumes, and refuses mismatched runs', async () => {
+  const out = join(root, 'compare');
+  const args = (finetuneEpochs: number): string[] => [
+    'compare',
+    '--from',
+    join(root, 'original'),
+    '--methods',
+    'finetune,neggrad+',
+    '--forget',
+    'class:1',
+    '--seeds',
+    '2',
+    '--opt',
+    'retrain.epochs=1',
+    '--opt',
+    `finetune.epochs=${finetuneEpochs}`,
+    '--opt',
+    'neggrad+.epochs=1',
+    '--out',
+    out,
+  ];
+  const first = await lethe(...args(1));
+  assert.equal(first.code, 0, first.err);
+  assert.equal(first.err.match(/compare: running/g)?.length, 6, 'oracle and 2 methods, 2 seeds');
+  const comparison = JSON.parse(readFileSync(join(out, 'comparison.json'), 'utf8'));
+  assert.deepEqual(
+    comparison.entries.map((e: { method: string }) => e.method),
+    ['retrain', 'finetune', 'neggrad+'],
+  );
+  const finetune = comparison.entries[1];
+  assert.deepEqual(finetune.seeds, [0, 1]);
+  const runs = [0, 1].map((s) =>
+    JSON.parse(readFileSync(join(out, 'finetune', `seed-${s}`, 'metrics.json'), 'utf8')),
+  );
+  const forget = runs.map((m) => m.accuracy.forget);
+  const mean = (forget[0] + forget[1]) / 2;
+  assert.ok(Math.abs(finetune.metrics['accuracy.forget'].mean - mean) < 1e-12);
+  const gaps = runs.map((m) => m.gap.avg);
+  assert.ok(Math.abs(finetune.metrics['gap.avg'].mean - (gaps[0] + gaps[1]) / 2) < 1e-12);
+  assert.ok(Number.isFinite(finetune.metrics['neurips.score'].mean), 'N = 2 gives a NeurIPS score');
+  assert.ok(existsSync(join(out, 'report.html')));
+
+  const resumed = await lethe(...args(1));
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.doesNotMatch(resumed.err, /compare: running/, 'every finished run is reused');
+
+  const changed = await lethe(...args(2));
+  assert.equal(changed.code, 2);
+  assert.match(
+    changed.err,
+    /finetune\/seed-0 is a finished run with options\.epochs 1 \(wanted 2\)/,
+  );
+});

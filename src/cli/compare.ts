@@ -5,7 +5,8 @@
  * resumes where it stopped.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { makeSplit, readSplit, writeSplit, type Split } from '../data/split.js';
 import { meanStd } from '../eval/stats/index.js';
 import { renderComparisonReport, writeReport } from '../report/index.js';
@@ -13,7 +14,8 @@ import type { Comparison, ComparisonEntry, RunMetrics } from '../run/metrics.js'
 import { isCompleteRun, readConfig, readMetrics } from '../run/rundir.js';
 import { writeFileAtomic } from '../nn/safetensors.js';
 import { getMethod } from '../unlearn/registry.js';
-import { evaluateRuns, getData, unlearnRun, type Common } from './runs.js';
+import { OptionError } from '../util/errors.js';
+import { evaluateRuns, getData, runOptions, unlearnRun, type Common } from './runs.js';
 
 export interface CompareInput extends Common {
   /** Run directory of the trained original. */
@@ -66,6 +68,35 @@ export function summarise(method: string, seeds: number[], runs: RunMetrics[]): 
   return { method, seeds, metrics };
 }
 
+/**
+ * Throws unless the finished run in `dir` is the one the comparison would make now: same method,
+ * original, forget set, seed and resolved options. A run made with other options (a 1-epoch
+ * baseline, say) must not slip into a table that claims the defaults.
+ */
+export function checkReusable(dir: string, expected: Record<string, unknown>): void {
+  const config = readConfig(dir) as unknown as Record<string, unknown>;
+  const differences: string[] = [];
+  const diff = (path: string, had: unknown, want: unknown): void => {
+    if (isDeepStrictEqual(had, want)) return;
+    if (isPlainObject(had) && isPlainObject(want)) {
+      for (const key of new Set([...Object.keys(had), ...Object.keys(want)]))
+        diff(`${path}.${key}`, had[key], want[key]);
+    } else {
+      differences.push(`${path} ${JSON.stringify(had)} (wanted ${JSON.stringify(want)})`);
+    }
+  };
+  for (const [key, want] of Object.entries(expected)) diff(key, config[key], want);
+  if (differences.length) {
+    throw new OptionError(
+      `${dir} is a finished run with ${differences.join(', ')}; remove it or choose another --out`,
+    );
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 /** Ensures the comparison's one split exists (drawn from the base seed) and returns it. */
 async function comparisonSplit(input: CompareInput): Promise<Split> {
   if (existsSync(join(input.out, 'split.json'))) {
@@ -94,9 +125,18 @@ export async function compare(input: CompareInput): Promise<Comparison> {
   const split = await comparisonSplit(input);
   const seeds = Array.from({ length: input.seeds }, (_, i) => input.seed + i);
   const runDir = (method: string, seed: number): string => join(input.out, method, `seed-${seed}`);
+  const original = readConfig(input.from);
   const ensure = async (method: string, seed: number): Promise<string> => {
     const dir = runDir(method, seed);
-    if (!isCompleteRun(dir)) {
+    if (isCompleteRun(dir)) {
+      checkReusable(dir, {
+        method,
+        forget: input.forget,
+        seed,
+        from: resolve(input.from),
+        options: runOptions(method, original, input.options?.[method] ?? {}),
+      });
+    } else {
       input.onRun?.(`${method} (seed ${seed})`);
       await unlearnRun({
         ...input,
@@ -120,11 +160,10 @@ export async function compare(input: CompareInput): Promise<Comparison> {
     entries.push(summarise(method, seeds, metrics));
   }
   entries.unshift(summarise('retrain', seeds, oracles.map(readMetrics)));
-  const config = readConfig(input.from);
   const comparison: Comparison = {
     forget: input.forget,
-    data: config.data,
-    model: config.model,
+    data: original.data,
+    model: original.model,
     entries,
   };
   writeFileAtomic(join(input.out, 'comparison.json'), `${JSON.stringify(comparison, null, 2)}\n`);

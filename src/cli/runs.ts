@@ -129,6 +129,22 @@ export interface UnlearnRunInput extends Common {
   oracle?: Accuracies;
 }
 
+/**
+ * The options a method runs with from an original run: its defaults, then (for the retrain
+ * oracle) the original's training recipe, then `overrides`.
+ */
+export function runOptions(
+  methodId: string,
+  original: RunConfig,
+  overrides: Record<string, unknown>,
+): Record<string, unknown> {
+  const method = getMethod(methodId);
+  return resolveOptions(
+    method,
+    method.id === 'retrain' ? { ...original.options, ...overrides } : overrides,
+  ) as unknown as Record<string, unknown>;
+}
+
 /** Loads the original run, draws the split, runs the method and writes the run directory. */
 export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
   applyThreads(input);
@@ -140,10 +156,7 @@ export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
   const original = readConfig(input.from);
   const data = await getData(original.data);
   const method = getMethod(input.method);
-  const options = resolveOptions(
-    method,
-    method.id === 'retrain' ? { ...original.options, ...input.options } : input.options,
-  );
+  const options = runOptions(input.method, original, input.options);
   const split =
     input.split ??
     makeSplit({
@@ -164,7 +177,7 @@ export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
       data,
       split,
       method: method.id,
-      options: options as unknown as Record<string, unknown>,
+      options,
       seed: input.seed,
       device: input.device,
       onEvent: progress.handle,
@@ -185,7 +198,7 @@ export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
     seed: input.seed,
     device: input.device,
     threads: getNumThreads(),
-    options: options as unknown as Record<string, unknown>,
+    options,
     from: resolve(input.from),
     createdAt: new Date().toISOString(),
     versions: runVersions(),

@@ -7,8 +7,9 @@
  *
  * The saliency is |Σ_batches ∇θ(−CE(f(x_f), y_f))| over one in-order, unaugmented pass of D_f
  * (batch means summed over batches), with the model in eval mode, as in the authors'
- * `generate_mask.py`. The top `maskFraction` of the trainable weights, ranked globally across
- * all of them, are kept (the paper's description; note that the authors' script ranks ascending).
+ * `generate_mask.py`. The top `maskFraction` of the trainable weights by |∇|, ranked globally
+ * across all of them, are the ones that train. The authors' script agrees: it sorts −|∇| in
+ * ascending order and sets the mask to 1 where the rank is below `ratio · n`.
  */
 import { DataLoader } from '../../data/loader.js';
 import { toTensors } from '../../models/predict.js';

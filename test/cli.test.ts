@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { main } from '../src/cli/main.js';
 import { loadCheckpoint } from '../src/models/index.js';
+import { loadRunPredictions, saveRunPredictions } from '../src/run/rundir.js';
 import { memory } from '../src/tensor/index.js';
 import { syntheticPair } from './unlearn-helpers.js';
 
@@ -114,7 +115,7 @@ test('lethe train → unlearn → report writes complete run directories', async
   assert.match(u.err, /batch facc/);
   const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
   assert.equal(metrics.method, 'srfl');
-  for (const k of ['forget', 'retain', 'test'])
+  for (const k of ['forget', 'retain', 'test', 'val'])
     assert.ok(metrics.accuracy[k] >= 0 && metrics.accuracy[k] <= 1, k);
   assert.ok(metrics.seconds > 0);
   assert.equal(metrics.history.epochs.length, 3);
@@ -287,7 +288,23 @@ test('lethe compare summarises every method over seeds, resumes, and refuses mis
   const gaps = runs.map((m) => m.gap.avg);
   assert.ok(Math.abs(finetune.metrics['gap.avg'].mean - (gaps[0] + gaps[1]) / 2) < 1e-12);
   assert.ok(Number.isFinite(finetune.metrics['neurips.score'].mean), 'N = 2 gives a NeurIPS score');
+  const val = runs.map((m) => m.accuracy.val);
+  assert.ok(Math.abs(finetune.metrics['accuracy.val'].mean - (val[0] + val[1]) / 2) < 1e-12);
   assert.ok(existsSync(join(out, 'report.html')));
+
+  // A run saved before Lethe recorded the val set gets its val accuracy back from lethe eval.
+  const old = join(out, 'finetune', 'seed-0');
+  const saved = loadRunPredictions(old)!;
+  assert.ok(saved.val, 'runs save their val predictions');
+  delete saved.val;
+  saveRunPredictions(old, saved);
+  const oldMetrics = JSON.parse(readFileSync(join(old, 'metrics.json'), 'utf8'));
+  delete oldMetrics.accuracy.val;
+  writeFileSync(join(old, 'metrics.json'), JSON.stringify(oldMetrics));
+  const evaluated = await lethe('eval', old, '--oracle', join(out, 'retrain', 'seed-0'));
+  assert.equal(evaluated.code, 0, evaluated.err);
+  const restored = JSON.parse(readFileSync(join(old, 'metrics.json'), 'utf8'));
+  assert.equal(restored.accuracy.val, val[0]);
 
   const resumed = await lethe(...args(1));
   assert.equal(resumed.code, 0, resumed.err);

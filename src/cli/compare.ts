@@ -38,6 +38,7 @@ export function flattenMetrics(m: RunMetrics): Record<string, number> {
     'accuracy.test': m.accuracy.test,
     seconds: m.seconds,
   };
+  if (m.accuracy.val !== undefined) out['accuracy.val'] = m.accuracy.val;
   if (m.mia) Object.assign(out, { 'mia.simple': m.mia.simple, 'mia.efficacy': m.mia.efficacy });
   if (m.gap)
     Object.assign(out, {

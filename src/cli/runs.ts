@@ -11,7 +11,13 @@ import type { DatasetPair } from '../data/dataset.js';
 import { loadDataset } from '../data/registry.js';
 import { makeSplit, readSplit, type Split } from '../data/split.js';
 import { gapToOracle, membershipInference, neuripsEvaluation } from '../eval/evaluate.js';
-import { predictSets, type Predictions, type SetPredictions } from '../models/predict.js';
+import {
+  accuracyOf,
+  predictIndices,
+  predictSets,
+  type Predictions,
+  type SetPredictions,
+} from '../models/predict.js';
 import { renderRunReport, writeReport } from '../report/index.js';
 import type { Accuracies, RunMetrics } from '../run/metrics.js';
 import {
@@ -241,10 +247,14 @@ export function predictionsForSplit(saved: SetPredictions, split: Split): SetPre
     }
     return { logits, labels, indices, numClasses: c };
   };
-  const forget = gather([saved.forget, saved.retain], split.forget, split.trainSize);
-  const retain = gather([saved.forget, saved.retain], split.retain, split.trainSize);
-  const test = gather([saved.test], split.test, split.testSize);
-  return forget && retain && test ? { forget, retain, test } : null;
+  const train = [saved.forget, saved.retain];
+  const held = saved.val ? [saved.test, saved.val] : [saved.test];
+  const forget = gather(train, split.forget, split.trainSize);
+  const retain = gather(train, split.retain, split.trainSize);
+  const test = gather(held, split.test, split.testSize);
+  const val = split.val.length ? gather(held, split.val, split.testSize) : null;
+  if (!forget || !retain || !test) return null;
+  return { forget, retain, test, ...(val ? { val } : {}) };
 }
 
 /** Renders `report.html` of a run directory from its files. */
@@ -333,10 +343,16 @@ export function runPredictions(
       const data = await getData(config.data);
       const split = readSplit(dir);
       const saved = loadRunPredictions(dir);
-      if (saved) return { predictions: saved, split, config };
+      if (saved && (saved.val || split.val.length === 0)) {
+        return { predictions: saved, split, config };
+      }
+      // No predictions, or saved before runs recorded the val set: predict what is missing.
       const model = loadRunModel(dir);
       try {
-        return { predictions: predictSets(model, data, split, device), split, config };
+        const predictions = saved
+          ? { ...saved, val: predictIndices(model, data.test, split.val, device) }
+          : predictSets(model, data, split, device);
+        return { predictions, split, config };
       } finally {
         model.dispose();
       }
@@ -344,6 +360,12 @@ export function runPredictions(
     predictionCache.set(key, p);
   }
   return p;
+}
+
+/** Adds the val accuracy to metrics recorded before runs measured it. */
+function withVal(metrics: RunMetrics, p: SetPredictions): RunMetrics {
+  if (p.val && metrics.accuracy.val === undefined) metrics.accuracy.val = accuracyOf(p.val);
+  return metrics;
 }
 
 function sameIndices(a: Int32Array, b: Int32Array): boolean {
@@ -373,7 +395,7 @@ export async function evaluateRuns(
         `--oracle ${dir}: expected a 'retrain' run but it is '${r.config.method}'`,
       );
     }
-    const metrics = readMetrics(dir);
+    const metrics = withVal(readMetrics(dir), r.predictions);
     metrics.mia = membershipInference(r.predictions, r.config.seed);
     writeMetrics(dir, metrics);
     oracleResults.push({ dir, ...r, metrics });
@@ -384,6 +406,9 @@ export async function evaluateRuns(
       forget: mean(oracleResults.map((o) => o.metrics.accuracy.forget)),
       retain: mean(oracleResults.map((o) => o.metrics.accuracy.retain)),
       test: mean(oracleResults.map((o) => o.metrics.accuracy.test)),
+      ...(oracleResults.every((o) => o.metrics.accuracy.val !== undefined)
+        ? { val: mean(oracleResults.map((o) => o.metrics.accuracy.val!)) }
+        : {}),
     },
     mia: {
       simple: mean(oracleResults.map((o) => o.metrics.mia!.simple)),
@@ -403,7 +428,7 @@ export async function evaluateRuns(
         `${dir}: its split differs from the oracle's (${oracles[0]}); evaluate runs against an oracle of the same forget set and seed`,
       );
     }
-    const metrics = readMetrics(dir);
+    const metrics = withVal(readMetrics(dir), r.predictions);
     const mia = membershipInference(r.predictions, r.config.seed);
     metrics.mia = mia;
     metrics.gap = gapToOracle({ accuracy: metrics.accuracy, mia }, oracle);

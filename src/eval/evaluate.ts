@@ -2,7 +2,7 @@
  * Did it forget? Membership inference, gaps to the retrain oracle and the NeurIPS 2023 score,
  * computed from models' eval-mode predictions on a run's forget / retain / test sets.
  */
-import type { Predictions, SetPredictions } from '../models/predict.js';
+import { accuraciesOf, type Predictions, type SetPredictions } from '../models/predict.js';
 import type { Accuracies, GapResult, MiaResult, NeuripsResult } from '../run/metrics.js';
 import { DataError } from '../util/errors.js';
 import {
@@ -32,22 +32,6 @@ export function perSampleLoss(p: Predictions): Float64Array {
 export function trueClassConfidence(p: Predictions): Float64Array {
   const loss = perSampleLoss(p);
   return loss.map((l) => Math.exp(-l));
-}
-
-function accuracyOf(p: Predictions): number {
-  const c = p.numClasses;
-  let correct = 0;
-  for (let i = 0; i < p.labels.length; i++) {
-    let best = 0;
-    for (let k = 1; k < c; k++) if (p.logits[i * c + k] > p.logits[i * c + best]) best = k;
-    if (best === p.labels[i]) correct++;
-  }
-  return p.labels.length ? correct / p.labels.length : NaN;
-}
-
-/** Eval-mode accuracies of a set of predictions. */
-export function accuraciesOf(p: SetPredictions): Accuracies {
-  return { forget: accuracyOf(p.forget), retain: accuracyOf(p.retain), test: accuracyOf(p.test) };
 }
 
 /**

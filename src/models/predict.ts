@@ -4,6 +4,7 @@ import { DataLoader, type Batch, type BatchSource } from '../data/loader.js';
 import type { Split } from '../data/split.js';
 import { noGrad, tensor, tidy, type Tensor } from '../tensor/index.js';
 import type { Module } from '../nn/module.js';
+import type { Accuracies } from '../run/metrics.js';
 
 /** A batch as tensors on a device: images `[N, C, H, W]` float32 and int64 labels `[N]`. */
 export interface TensorBatch {
@@ -107,26 +108,56 @@ export function accuracyOf(p: Predictions): number {
   return correct / pred.length;
 }
 
+/** Eval-mode accuracies of a set of predictions (val where it was predicted). */
+export function accuraciesOf(p: SetPredictions): Accuracies {
+  return {
+    forget: accuracyOf(p.forget),
+    retain: accuracyOf(p.retain),
+    test: accuracyOf(p.test),
+    ...(p.val ? { val: accuracyOf(p.val) } : {}),
+  };
+}
+
 /** Eval-mode predictions of a model on a run's three full sets. */
 export interface SetPredictions {
   forget: Predictions;
   retain: Predictions;
   test: Predictions;
+  /** Absent where the split has no val set, or in runs saved before Lethe recorded it. */
+  val?: Predictions;
 }
 
-/** Eval-mode predictions on the full forget, retain and test sets (in order, not augmented). */
+export interface PredictSetsOptions {
+  batchSize?: number;
+  /** Also predict the val set, when the split has one (default true). */
+  val?: boolean;
+}
+
+/** Eval-mode predictions on the examples `indices` of a data set, in order, not augmented. */
+export function predictIndices(
+  model: Module,
+  dataset: ImageDataset,
+  indices: Int32Array,
+  device = 'cpu',
+  batchSize = 256,
+): Predictions {
+  return predict(model, new DataLoader(dataset, indices, { batchSize }), device);
+}
+
+/** Eval-mode predictions on the full forget, retain, test and val sets (in order, not augmented). */
 export function predictSets(
   model: Module,
   data: DatasetPair,
   split: Split,
   device = 'cpu',
-  batchSize = 256,
+  { batchSize = 256, val = true }: PredictSetsOptions = {},
 ): SetPredictions {
   const over = (ds: ImageDataset, indices: Int32Array): Predictions =>
-    predict(model, new DataLoader(ds, indices, { batchSize }), device);
+    predictIndices(model, ds, indices, device, batchSize);
   return {
     forget: over(data.train, split.forget),
     retain: over(data.train, split.retain),
     test: over(data.test, split.test),
+    ...(val && split.val.length > 0 ? { val: over(data.test, split.val) } : {}),
   };
 }

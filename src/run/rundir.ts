@@ -135,7 +135,8 @@ export function isCompleteRun(dir: string): boolean {
   );
 }
 
-const SETS = ['forget', 'retain', 'test'] as const;
+/** The sets a predictions file holds; `val` is optional (older runs have none). */
+const SETS = ['forget', 'retain', 'test', 'val'] as const;
 
 /**
  * Saves the final model's eval-mode logits on the run's sets, so evaluation and later runs
@@ -145,6 +146,7 @@ export function saveRunPredictions(dir: string, p: SetPredictions): void {
   const tensors = new Map<string, Tensor>();
   for (const set of SETS) {
     const part = p[set];
+    if (!part) continue;
     tensors.set(`${set}.logits`, tensor(part.logits, [part.labels.length, part.numClasses]));
     tensors.set(`${set}.labels`, tensor(part.labels));
     tensors.set(`${set}.indices`, tensor(part.indices));
@@ -178,7 +180,13 @@ export function loadRunPredictions(dir: string): SetPredictions | null {
         numClasses,
       };
     };
-    return { forget: part('forget'), retain: part('retain'), test: part('test') };
+    const hasVal = file.tensors.has('val.logits');
+    return {
+      forget: part('forget'),
+      retain: part('retain'),
+      test: part('test'),
+      ...(hasVal ? { val: part('val') } : {}),
+    };
   } finally {
     dispose([...file.tensors.values()]);
   }

@@ -10,6 +10,7 @@ import type { DatasetPair } from '../data/dataset.js';
 import { splitTest, type Split } from '../data/split.js';
 import { createModel, type ModelOptions } from '../models/registry.js';
 import type { Module } from '../nn/module.js';
+import { accuracyOf } from '../models/predict.js';
 import type { Accuracies, RunMetrics } from '../run/metrics.js';
 import { manualSeed } from '../tensor/index.js';
 import { deriveSeed } from '../util/rng.js';
@@ -42,8 +43,17 @@ export interface UnlearnResult extends LoopResult {
   metrics: RunMetrics;
 }
 
-function accuracies(r: { forget: number; retain: number; test: number }): Accuracies {
-  return { forget: r.forget, retain: r.retain, test: r.test };
+/** An epoch's accuracies, with val from that epoch's predictions where they cover it. */
+function accuracies(
+  r: { forget: number; retain: number; test: number },
+  p: SetPredictions,
+): Accuracies {
+  return {
+    forget: r.forget,
+    retain: r.retain,
+    test: r.test,
+    ...(p.val ? { val: accuracyOf(p.val) } : {}),
+  };
 }
 
 /** Metrics of a finished loop, in `metrics.json`'s shape. */
@@ -52,8 +62,8 @@ export function loopMetrics(method: string, result: LoopResult, fromScratch: boo
   const first = result.history.epochs[0];
   return {
     method,
-    accuracy: accuracies(last),
-    original: fromScratch ? undefined : accuracies(first),
+    accuracy: accuracies(last, result.final),
+    original: fromScratch ? undefined : accuracies(first, result.original),
     perClass: {
       test: perClassOf(result.final.test),
       forget: perClassOf(result.final.forget),

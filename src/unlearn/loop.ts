@@ -291,7 +291,8 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
         seconds += (performance.now() - e0) / 1000;
         if (input.evalEveryEpoch !== false || epoch === options.epochs) {
           emit({ type: 'evaluate', epoch, what: 'forget / retain / test sets' });
-          final = predictSets(model, data, split, device);
+          // The val set is predicted once, after the last epoch.
+          final = predictSets(model, data, split, device, { val: epoch === options.epochs });
           const r = record(epoch, final);
           history.epochs.push(r);
           emit({ type: 'epoch', record: r });

@@ -291,6 +291,8 @@ test('lethe compare summarises every method over seeds, resumes, and refuses mis
   const val = runs.map((m) => m.accuracy.val);
   assert.ok(Math.abs(finetune.metrics['accuracy.val'].mean - (val[0] + val[1]) / 2) < 1e-12);
   assert.ok(existsSync(join(out, 'report.html')));
+  const table = readFileSync(join(out, 'comparison.md'), 'utf8');
+  assert.equal(table.match(/^\| (retrain|finetune|neggrad\+) \|/gm)?.length, 3);
 
   // A run saved before Lethe recorded the val set gets its val accuracy back from lethe eval.
   const old = join(out, 'finetune', 'seed-0');

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatMeanStd, metricKeys, renderComparisonReport } from '../src/report/index.js';
+import {
+  formatMeanStd,
+  metricKeys,
+  renderComparisonMarkdown,
+  renderComparisonReport,
+} from '../src/report/index.js';
 import type { Comparison, MeanStd } from '../src/run/metrics.js';
 import { OptionError } from '../src/util/errors.js';
 
@@ -213,4 +218,21 @@ test('bad input is rejected with an exact message', () => {
       renderComparisonReport({ comparison: { ...COMPARISON, entries: [{ method: 3 } as never] } }),
     { message: 'Expected a string for comparison.entries[0].method but received number' },
   );
+});
+
+test('the Markdown table has one row per method and only the columns some method has', () => {
+  const md = renderComparisonMarkdown(COMPARISON);
+  const lines = md.trim().split('\n');
+  assert.equal(lines[0], 'Forget random-10% on cifar10 (resnet18); mean ± std over seeds 0, 1, 2.');
+  assert.equal(
+    lines[2],
+    '| method | Forget acc. (%) | Retain acc. (%) | Test acc. (%) | Simple MIA (%) | MIA-efficacy (%) | Avg Gap (%) | NeurIPS score | Time (s) |',
+  );
+  assert.equal(lines[3], '|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  assert.equal(
+    lines[6],
+    '| srfl | 12.34 ± 3.12 | 90.00 ± 2.00 | 80.00 ± 2.00 | 83.00 ± 2.00 | 90.00 ± 4.00 | 25.00 ± 2.00 | 0.0100 ± 0.0050 | 4.50 ± 0.25 |',
+  );
+  assert.match(lines[5], /^\| retrain \| 87\.00 ± 1\.00 .* \| – \| 612 ± 12 \|$/);
+  assert.equal(lines.length, 7);
 });

@@ -1,7 +1,7 @@
 /**
  * Comparisons: the original trained once, one split, and for each seed the retrain oracle and
  * every method; all evaluated against the oracles, summarised as mean ± std per method in
- * `comparison.json` and `report.html`. Finished runs are reused, so an interrupted comparison
+ * `comparison.json`, `comparison.md` (a Markdown table) and `report.html`. Finished runs are reused, so an interrupted comparison
  * resumes where it stopped.
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { makeSplit, readSplit, writeSplit, type Split } from '../data/split.js';
 import { meanStd } from '../eval/stats/index.js';
-import { renderComparisonReport, writeReport } from '../report/index.js';
+import { renderComparisonMarkdown, renderComparisonReport, writeReport } from '../report/index.js';
 import type { Comparison, ComparisonEntry, RunMetrics } from '../run/metrics.js';
 import { isCompleteRun, readConfig, readMetrics } from '../run/rundir.js';
 import { writeFileAtomic } from '../nn/safetensors.js';
@@ -168,6 +168,7 @@ export async function compare(input: CompareInput): Promise<Comparison> {
     entries,
   };
   writeFileAtomic(join(input.out, 'comparison.json'), `${JSON.stringify(comparison, null, 2)}\n`);
+  writeFileAtomic(join(input.out, 'comparison.md'), renderComparisonMarkdown(comparison));
   await writeReport(
     join(input.out, 'report.html'),
     renderComparisonReport({ comparison, oracleMethod: 'retrain' }),

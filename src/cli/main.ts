@@ -354,7 +354,7 @@ const COMMANDS: Record<string, Command> = {
         );
       }
       console.log(
-        `comparison: ${join(out, 'comparison.json')}, report: ${join(out, 'report.html')} (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+        `comparison: ${join(out, 'comparison.json')} (table: comparison.md), report: ${join(out, 'report.html')} (${((performance.now() - started) / 1000).toFixed(0)} s)`,
       );
     },
   },

@@ -12,6 +12,7 @@ export {
   type ComparisonReportInput,
   type MetricInfo,
 } from './comparison-report.js';
+export { renderComparisonMarkdown, MARKDOWN_COLUMNS } from './comparison-markdown.js';
 export { writeReport } from './write.js';
 export {
   findAccuracyDisagreements,

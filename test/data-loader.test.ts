@@ -6,6 +6,7 @@ import {
   createDataset,
   makeSplit,
   pairedLoader,
+  partitionBatch,
   splitLoaders,
 } from '../src/data/index.js';
 
@@ -266,4 +267,26 @@ test('splitLoaders: retain/forget over train (shuffled), val/test over test (in 
       message: 'The split is for 20 training and 6 test examples but the data set has 6 and 6',
     },
   );
+});
+
+test('partitionBatch: forget rows and the rest, each in batch order with their pixels', () => {
+  const per = 4;
+  const batch = {
+    x: Float32Array.from({ length: 3 * per }, (_, i) => i),
+    y: Int32Array.from([7, 8, 9]),
+    indices: Int32Array.from([5, 2, 9]),
+    size: 3,
+    shape: [3, 1, 2, 2] as [number, number, number, number],
+  };
+  const isForget = new Uint8Array(10);
+  isForget[2] = 1;
+  const { forget, retain } = partitionBatch(batch, isForget);
+  assert.deepEqual([...forget!.indices], [2]);
+  assert.deepEqual([...forget!.y], [8]);
+  assert.deepEqual([...forget!.x], [4, 5, 6, 7]);
+  assert.deepEqual(forget!.shape, [1, 1, 2, 2]);
+  assert.deepEqual([...retain!.indices], [5, 9]);
+  assert.deepEqual([...retain!.x], [0, 1, 2, 3, 8, 9, 10, 11]);
+  assert.equal(retain!.size, 2);
+  assert.equal(partitionBatch(batch, new Uint8Array(10)).forget, undefined);
 });

@@ -379,3 +379,47 @@ test('options are validated with exact messages', () => {
   }
   assert.throws(() => resolveOptions(getMethod('scrub'), { msteps: '2' }), OptionError);
 });
+
+test('random-label and salun: an epoch is one shuffled pass over D_f ∪ D_r, as in SalUn', () => {
+  const p = problem();
+  for (const method of [randomLabel as AnyMethod, salun as AnyMethod]) {
+    const seen = new Map<number, { forget: number[]; retain: number[] }>();
+    const spy: AnyMethod = {
+      ...method,
+      prepare(ctx, o) {
+        const run = method.prepare(ctx, o);
+        return {
+          ...run,
+          step(input) {
+            const s = seen.get(input.epoch) ?? { forget: [], retain: [] };
+            if (input.forget) s.forget.push(...input.forget.indices);
+            if (input.retain) s.retain.push(...input.retain.indices);
+            seen.set(input.epoch, s);
+            return run.step(input);
+          },
+        };
+      },
+    };
+    const result = runLoop({
+      method: spy,
+      options: { ...method.defaults, batchSize: 32, epochs: 2 },
+      original: p.original,
+      createModel: () => new TinyNet(),
+      data: p.data,
+      split: p.split,
+      seed: 0,
+      evalEveryEpoch: false,
+      originalPredictions: p.originalPredictions,
+    });
+    const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
+    for (const epoch of [1, 2]) {
+      const s = seen.get(epoch)!;
+      assert.deepEqual(sorted(s.forget), [...p.split.forget], `${method.id}: D_f once per epoch`);
+      assert.deepEqual(sorted(s.retain), [...p.split.retain], `${method.id}: D_r once per epoch`);
+    }
+    assert.notDeepEqual(seen.get(1)!.retain, seen.get(2)!.retain, 'reshuffled every epoch');
+    const trainSize = p.split.forget.length + p.split.retain.length;
+    assert.equal(result.history.steps.length, 2 * Math.ceil(trainSize / 32));
+    result.model.dispose();
+  }
+});

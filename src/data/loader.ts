@@ -378,14 +378,51 @@ export interface SplitLoaders {
   retain: DataLoader;
   /** Shuffled, augmented: cycled alongside retain (see {@link pairedLoader}). */
   forget: DataLoader;
+  /** Shuffled, augmented: the whole training set, D_f ∪ D_r (see {@link partitionBatch}). */
+  union: DataLoader;
   /** In order, not augmented. */
   val: DataLoader;
   /** In order, not augmented. */
   test: DataLoader;
 }
 
+function unionOf(a: Int32Array, b: Int32Array): Int32Array {
+  const out = new Int32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out.sort();
+}
+
 /**
- * Builds the retain / forget loaders (training: shuffled, augmented) over the training set and the
+ * Splits a batch into the rows whose data-set index is flagged in `isForget` and the others,
+ * each in batch order; a part with no rows is absent.
+ */
+export function partitionBatch(
+  batch: Batch,
+  isForget: Uint8Array,
+): { forget?: Batch; retain?: Batch } {
+  const rows = { forget: [] as number[], retain: [] as number[] };
+  batch.indices.forEach((k, i) => rows[isForget[k] ? 'forget' : 'retain'].push(i));
+  const per = batch.x.length / batch.size;
+  const take = (picked: number[]): Batch | undefined => {
+    if (picked.length === 0) return undefined;
+    const x = new Float32Array(picked.length * per);
+    picked.forEach((i, j) => x.set(batch.x.subarray(i * per, (i + 1) * per), j * per));
+    return {
+      x,
+      y: Int32Array.from(picked, (i) => batch.y[i]),
+      indices: Int32Array.from(picked, (i) => batch.indices[i]),
+      size: picked.length,
+      shape: [picked.length, batch.shape[1], batch.shape[2], batch.shape[3]],
+    };
+  };
+  const forget = take(rows.forget);
+  const retain = take(rows.retain);
+  return { ...(forget ? { forget } : {}), ...(retain ? { retain } : {}) };
+}
+
+/**
+ * Builds the retain / forget / union loaders (training: shuffled, augmented) over the training set and the
  * val / test loaders (evaluation: in order, plain) over the test set of a {@link Split}.
  */
 export function splitLoaders(
@@ -410,6 +447,7 @@ export function splitLoaders(
   return {
     retain: training('retain', split.retain, batchSize),
     forget: training('forget', split.forget, options.forgetBatchSize ?? batchSize),
+    union: training('union', unionOf(split.forget, split.retain), batchSize),
     val: new DataLoader(data.test, split.val, { batchSize }),
     test: new DataLoader(data.test, split.test, { batchSize }),
   };

@@ -4,7 +4,13 @@
  * and the per-epoch eval-mode accuracies on the full sets. A method supplies only its step.
  */
 import type { DatasetPair } from '../data/dataset.js';
-import { pairedLoader, splitLoaders, type Batch, type SplitLoaders } from '../data/loader.js';
+import {
+  pairedLoader,
+  partitionBatch,
+  splitLoaders,
+  type Batch,
+  type SplitLoaders,
+} from '../data/loader.js';
 import type { Split } from '../data/split.js';
 import {
   accuracyOf,
@@ -120,6 +126,7 @@ function stepsPerEpoch(iteration: Iteration, loaders: SplitLoaders): number {
   if (iteration === 'forget') return loaders.forget.numBatches;
   if (iteration === 'forget-then-retain')
     return loaders.forget.numBatches + loaders.retain.numBatches;
+  if (iteration === 'union') return loaders.union.numBatches;
   if (iteration === 'none') return 0;
   return loaders.retain.numBatches;
 }
@@ -130,12 +137,15 @@ function* batches(
   loaders: SplitLoaders,
   epoch: number,
   device: string,
+  isForget: Uint8Array,
 ): Generator<Omit<StepInput, 'epoch'>> {
   const wrap = (b: Batch): TensorBatch => toTensors(b, device);
   if (iteration === 'forget-then-retain') {
     let step = 0;
-    for (const b of batches('forget', loaders, epoch, device)) yield { ...b, step: step++ };
-    for (const b of batches('retain', loaders, epoch, device)) yield { ...b, step: step++ };
+    for (const b of batches('forget', loaders, epoch, device, isForget))
+      yield { ...b, step: step++ };
+    for (const b of batches('retain', loaders, epoch, device, isForget))
+      yield { ...b, step: step++ };
     return;
   }
   if (iteration === 'retain' || iteration === 'forget') {
@@ -146,6 +156,20 @@ function* batches(
         yield { [iteration]: t, step: step++ };
       } finally {
         dispose([t.x, t.y]);
+      }
+    }
+    return;
+  }
+  if (iteration === 'union') {
+    let step = 0;
+    for (const b of loaders.union.epoch(epoch)) {
+      const parts = partitionBatch(b, isForget);
+      const forget = parts.forget && wrap(parts.forget);
+      const retain = parts.retain && wrap(parts.retain);
+      try {
+        yield { forget, retain, step: step++ };
+      } finally {
+        for (const t of [forget, retain]) if (t) dispose([t.x, t.y]);
       }
     }
     return;
@@ -177,6 +201,8 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
   method.validate?.(options, data.train.numClasses);
   manualSeed(deriveSeed(seed, `torch:${method.id}`));
 
+  const isForget = new Uint8Array(split.trainSize);
+  for (const k of split.forget) isForget[k] = 1;
   const loaders = splitLoaders(data, split, {
     batchSize: options.batchSize,
     forgetBatchSize: options.forgetBatchSize,
@@ -266,7 +292,7 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
         run.epochStart?.(epoch);
         const iteration = run.iterationFor?.(epoch) ?? method.iteration;
         model.train(options.studentMode === 'train');
-        for (const batch of batches(iteration, loaders, epoch - 1, device)) {
+        for (const batch of batches(iteration, loaders, epoch - 1, device, isForget)) {
           const stepRecord = tidy((): StepRecord => {
             const out = run.step({ ...batch, epoch });
             const facc = batchAccuracy(out.forgetLogits, batch.forget);

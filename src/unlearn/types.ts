@@ -17,9 +17,11 @@ export type StudentMode = 'train' | 'eval';
 /**
  * What the loop iterates per epoch: retain batches paired with cycling forget batches, one set
  * alone, or a full pass over D_f followed by a full pass over D_r (SCRUB's max then min steps:
- * each step then carries one of the two batches).
+ * each step then carries one of the two batches), or one shuffled pass over D_f ∪ D_r (SalUn's
+ * random labelling: each step carries the batch's forget rows as `forget` and its retain rows as
+ * `retain`; either may be absent).
  */
-export type Iteration = 'paired' | 'retain' | 'forget' | 'forget-then-retain' | 'none';
+export type Iteration = 'paired' | 'retain' | 'forget' | 'forget-then-retain' | 'union' | 'none';
 
 /** Options every method shares: the loop's recipe. Each method documents its own defaults. */
 export interface LoopOptions {

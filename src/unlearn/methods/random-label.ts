@@ -1,10 +1,11 @@
 /**
  * Random labels (Golatkar et al.; SalUn's "RL"): cross-entropy toward a random wrong label
- * y′ ≠ y on each forget example, plus ordinary cross-entropy on D_r. Each step pairs a retain
- * batch with a cycling forget batch; labels are redrawn every time a forget example is seen, from
- * the run's seeded generator.
+ * y′ ≠ y on each forget example, plus ordinary cross-entropy on D_r. As in SalUn's code, an epoch
+ * is one shuffled pass over D_f ∪ D_r, each batch one forward pass, and the loss the batch mean
+ * (with both weights 1) of the per-example cross-entropies. Labels are redrawn every time a
+ * forget example is seen, from the run's seeded generator.
  */
-import { F, tensor, type Tensor } from '../../tensor/index.js';
+import { cat, F, tensor, type Tensor } from '../../tensor/index.js';
 import type { Rng } from '../../util/rng.js';
 import { OptionError } from '../../util/errors.js';
 import type { LoopOptions, MethodContext, MethodRun, StepInput, UnlearnMethod } from '../types.js';
@@ -57,7 +58,10 @@ export function randomOtherLabels(
   return tensor(out, [y.length], { device });
 }
 
-/** CE toward random wrong labels on the forget batch plus CE on the retain batch (SalUn reuses it). */
+/**
+ * One forward pass over a batch's forget and retain rows together (batch norm sees the mixed
+ * batch, as in SalUn's code); the loss is (w_f·Σ CE(f, y′) + w_r·Σ CE(r, y)) / n. SalUn reuses it.
+ */
 export function randomLabelRun(
   ctx: MethodContext,
   o: Pick<RandomLabelOptions, 'forgetWeight' | 'retainWeight'>,
@@ -67,12 +71,19 @@ export function randomLabelRun(
   checkRange(method, 'retainWeight', o.retainWeight, 0, Infinity);
   return {
     step({ retain, forget }: StepInput) {
-      const yRandom = randomOtherLabels(forget!.y, ctx.numClasses, ctx.rng, ctx.device);
-      const f = ctx.model.forward(forget!.x);
-      const r = ctx.model.forward(retain!.x);
-      const loss = F.crossEntropy(f, yRandom)
-        .mul(o.forgetWeight)
-        .add(F.crossEntropy(r, retain!.y), o.retainWeight);
+      const nf = forget?.size ?? 0;
+      const nr = retain?.size ?? 0;
+      const xs = [forget?.x, retain?.x].filter((x): x is Tensor => x !== undefined);
+      const logits = xs.length === 1 ? ctx.model.forward(xs[0]) : ctx.model.forward(cat(xs));
+      const f = nf ? logits.narrow(0, 0, nf) : undefined;
+      const r = nr ? logits.narrow(0, nf, nr) : undefined;
+      const terms: Tensor[] = [];
+      if (f) {
+        const yRandom = randomOtherLabels(forget!.y, ctx.numClasses, ctx.rng, ctx.device);
+        terms.push(F.crossEntropy(f, yRandom, { reduction: 'sum' }).mul(o.forgetWeight));
+      }
+      if (r) terms.push(F.crossEntropy(r, retain!.y, { reduction: 'sum' }).mul(o.retainWeight));
+      const loss = (terms.length === 2 ? terms[0].add(terms[1]) : terms[0]).div(nf + nr);
       return { loss, retainLogits: r, forgetLogits: f };
     },
     dispose() {},
@@ -83,7 +94,7 @@ export const randomLabel: UnlearnMethod<RandomLabelOptions> = {
   id: 'random-label',
   summary: 'CE toward random wrong labels on D_f plus CE on D_r',
   defaults: RANDOM_LABEL_DEFAULTS,
-  iteration: 'paired',
+  iteration: 'union',
   prepare(ctx: MethodContext, o: RandomLabelOptions): MethodRun {
     trainOnly(ctx.model, o.trainable);
     return randomLabelRun(ctx, o, 'random-label');

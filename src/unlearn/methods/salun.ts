@@ -118,7 +118,7 @@ export const salun: UnlearnMethod<SalunOptions> = {
   summary:
     'SalUn: random-label training restricted to the weights most salient for the forget loss',
   defaults: SALUN_DEFAULTS,
-  iteration: 'paired',
+  iteration: 'union',
   prepare(ctx: MethodContext, o: SalunOptions): MethodRun {
     checkRange('salun', 'maskFraction', o.maskFraction, 0, 1, { min: true });
     trainOnly(ctx.model, o.trainable);

@@ -265,7 +265,7 @@ test('lethe compare summarises every method over seeds, resumes, and refuses mis
     '--opt',
     `finetune.epochs=${finetuneEpochs}`,
     '--opt',
-    'neggrad+.epochs=1',
+    'neggrad+.epochs=2',
     '--out',
     out,
   ];
@@ -291,6 +291,12 @@ test('lethe compare summarises every method over seeds, resumes, and refuses mis
   const val = runs.map((m) => m.accuracy.val);
   assert.ok(Math.abs(finetune.metrics['accuracy.val'].mean - (val[0] + val[1]) / 2) < 1e-12);
   assert.ok(existsSync(join(out, 'report.html')));
+  const neggrad = JSON.parse(readFileSync(join(out, 'neggrad+', 'seed-1', 'metrics.json'), 'utf8'));
+  assert.deepEqual(
+    neggrad.history.epochs.map((e: { epoch: number }) => e.epoch),
+    [0, 2],
+    'a comparison evaluates the full sets before and after, not after every epoch',
+  );
   const table = readFileSync(join(out, 'comparison.md'), 'utf8');
   assert.equal(table.match(/^\| (retrain|finetune|neggrad\+) \|/gm)?.length, 3);
 

@@ -259,7 +259,7 @@ const COMMANDS: Record<string, Command> = {
     usage:
       'lethe compare --methods srfl,finetune,neggrad+ --forget random:0.1 --seeds 3 [--from <run-dir>] --out <dir>',
     description:
-      'Run the retrain oracle and every method for each seed on one split, evaluate them all, and write comparison.json and report.html.',
+      'Run the retrain oracle and every method for each seed on one split, evaluate them all, and write comparison.json, comparison.md and report.html.',
     options: {
       methods: {
         type: 'string',
@@ -309,6 +309,11 @@ const COMMANDS: Record<string, Command> = {
         description: 'a method option, e.g. --opt srfl.lr=0.01',
         placeholder: 'method.key=value',
       },
+      'every-epoch': {
+        type: 'boolean',
+        description:
+          "evaluate each run's full sets after every epoch, for per-epoch curves (slower)",
+      },
     },
     examples: [
       'lethe compare --methods srfl,finetune,neggrad+,scrub,salun --forget random:0.1 --seeds 3',
@@ -343,6 +348,7 @@ const COMMANDS: Record<string, Command> = {
         seeds,
         out,
         options: perMethod,
+        evalEveryEpoch: values['every-epoch'] === true,
         onRun: (label) => console.error(`compare: running ${label}`),
       });
       for (const e of comparison.entries) {

@@ -133,6 +133,11 @@ export interface UnlearnRunInput extends Common {
   split?: Split;
   /** The oracle's accuracies, for the report's verdict. */
   oracle?: Accuracies;
+  /**
+   * Evaluate the full sets after every epoch for the report's curves (default: yes, except for
+   * the oracle); the final evaluation always runs.
+   */
+  evalEveryEpoch?: boolean;
 }
 
 /**
@@ -189,7 +194,7 @@ export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
       onEvent: progress.handle,
       originalPredictions,
       // The oracle's per-epoch accuracies are not reported; a full pass per epoch would cost ~20%.
-      evalEveryEpoch: method.fromScratch !== true,
+      evalEveryEpoch: input.evalEveryEpoch ?? method.fromScratch !== true,
     });
   } finally {
     model.dispose();

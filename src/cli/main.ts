@@ -437,17 +437,17 @@ const COMMANDS: Record<string, Command> = {
           : `original model: trained (${original})`,
       );
       const method = getMethod(String(values.method)).id;
+      const runs = [join(out, method)];
+      await unlearnRun({
+        ...c,
+        from: original,
+        forget,
+        method,
+        options: methodOverrides(values),
+        out: runs[0],
+      });
       if (values['no-oracle'] === true) {
-        const dir = join(out, method);
-        await unlearnRun({
-          ...c,
-          from: original,
-          forget,
-          method,
-          options: methodOverrides(values),
-          out: dir,
-        });
-        printSummary(method, dir);
+        printSummary(method, runs[0]);
         console.log(`demo finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
         return;
       }
@@ -464,15 +464,6 @@ const COMMANDS: Record<string, Command> = {
           ? `retrain oracle: reused from the cache (${oracle})`
           : `retrain oracle: trained (${oracle})`,
       );
-      const runs = [join(out, method)];
-      await unlearnRun({
-        ...c,
-        from: original,
-        forget,
-        method,
-        options: methodOverrides(values),
-        out: runs[0],
-      });
       for (const id of String(values.baselines).split(',').filter(Boolean)) {
         const baseline = getMethod(id).id;
         // The NeurIPS 2023 kit's official baseline budget: one epoch.

@@ -17,7 +17,7 @@ import { DataLoader } from '../src/data/index.js';
 import { predict } from '../src/models/predict.js';
 import { runLoop, type SetPredictions } from '../src/unlearn/loop.js';
 import { retrain, TRAIN_DEFAULTS } from '../src/unlearn/methods/supervised.js';
-import type { LoopOptions, UnlearnMethod } from '../src/unlearn/types.js';
+import type { EventHandler, LoopOptions, UnlearnMethod } from '../src/unlearn/types.js';
 import { Rng } from '../src/util/rng.js';
 
 // One thread: the net is tiny, and the test machine's cores are shared with other test files.
@@ -162,6 +162,7 @@ export function unlearnWith<O extends LoopOptions>(
   method: UnlearnMethod<O>,
   options: Partial<O>,
   seed = 0,
+  onEvent?: EventHandler,
 ) {
   const p = problem();
   return runLoop({
@@ -174,6 +175,7 @@ export function unlearnWith<O extends LoopOptions>(
     seed,
     evalEveryEpoch: false,
     originalPredictions: p.originalPredictions,
+    onEvent,
   });
 }
 

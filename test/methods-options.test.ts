@@ -19,7 +19,6 @@ import { scrub } from '../src/unlearn/methods/scrub.js';
 import { salun, saliencyMasks } from '../src/unlearn/methods/salun.js';
 import { l1Sparse, l1Weight } from '../src/unlearn/methods/l1-sparse.js';
 import { fisherDiagonal, ssd } from '../src/unlearn/methods/ssd.js';
-import { runLoop } from '../src/unlearn/loop.js';
 import { Rng } from '../src/util/rng.js';
 import { paramBits, problem, TinyNet, unlearnWith } from './methods-helpers.js';
 
@@ -202,19 +201,8 @@ test('scrub: epochs up to msteps run a max pass over D_f and then a min pass ove
   const p = problem();
   const perEpoch = new Map<number, { forget: number; retain: number }>();
   const events: UnlearnEvent[] = [];
-  const options = { ...scrub.defaults, batchSize: 32, forgetBatchSize: 16, epochs: 3, msteps: 1 };
-  const result = runLoop({
-    method: scrub,
-    options,
-    original: p.original,
-    createModel: () => new TinyNet(),
-    data: p.data,
-    split: p.split,
-    seed: 0,
-    evalEveryEpoch: false,
-    originalPredictions: p.originalPredictions,
-    onEvent: (e) => events.push(e),
-  });
+  const options = { batchSize: 32, forgetBatchSize: 16, epochs: 3, msteps: 1 };
+  const result = unlearnWith(scrub, options, 0, (e) => events.push(e));
   for (const e of events) {
     if (e.type !== 'step') continue;
     const c = perEpoch.get(e.epoch) ?? { forget: 0, retain: 0 };
@@ -400,17 +388,7 @@ test('random-label and salun: an epoch is one shuffled pass over D_f ∪ D_r, as
         };
       },
     };
-    const result = runLoop({
-      method: spy,
-      options: { ...method.defaults, batchSize: 32, epochs: 2 },
-      original: p.original,
-      createModel: () => new TinyNet(),
-      data: p.data,
-      split: p.split,
-      seed: 0,
-      evalEveryEpoch: false,
-      originalPredictions: p.originalPredictions,
-    });
+    const result = unlearnWith(spy, { batchSize: 32, epochs: 2 });
     const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
     for (const epoch of [1, 2]) {
       const s = seen.get(epoch)!;

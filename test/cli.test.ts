@@ -32,6 +32,9 @@ function writeIdx(dir: string): void {
   }
 }
 
+/** When set, the first progress output matching it throws: a run interrupted at that point. */
+let interruptOn: RegExp | null = null;
+
 /** Runs the CLI in-process and captures what it prints. */
 async function lethe(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -41,10 +44,11 @@ async function lethe(...argv: string[]): Promise<{ code: number; out: string; er
   const write = process.stderr.write.bind(process.stderr);
   console.log = (...a: unknown[]) => void out.push(a.join(' '));
   console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  process.stderr.write = ((chunk: string) => (
-    err.push(String(chunk)),
-    true
-  )) as typeof process.stderr.write;
+  process.stderr.write = ((chunk: string) => {
+    if (interruptOn?.test(String(chunk))) throw new Error('interrupted');
+    err.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
   try {
     const code = await main(argv);
     return { code, out: out.join('\n'), err: err.join('') };
@@ -150,6 +154,50 @@ test('lethe train → unlearn → report writes complete run directories', async
   const r = await lethe('report', out, '--out', again);
   assert.equal(r.code, 0, r.err);
   assert.ok(existsSync(again));
+});
+
+test('an interrupted lethe train continues with --resume and ends as an uninterrupted run', async () => {
+  const train = (out: string, ...more: string[]) =>
+    lethe('train', '--data', data, '--epochs', '3', '--batch-size', '32', '--out', out, ...more);
+  const whole = join(root, 'whole');
+  assert.equal((await train(whole)).code, 0);
+  assert.ok(
+    !existsSync(join(whole, 'checkpoint.safetensors')),
+    'a finished run keeps no checkpoint',
+  );
+
+  const cut = join(root, 'cut');
+  interruptOn = /epoch 2\/3/;
+  try {
+    assert.equal((await train(cut)).code, 1);
+  } finally {
+    interruptOn = null;
+  }
+  assert.ok(existsSync(join(cut, 'checkpoint.safetensors')), 'the state after epoch 1 is saved');
+  assert.ok(!existsSync(join(cut, 'metrics.json')));
+
+  const refused = await train(cut, '--lr', '0.2', '--resume');
+  assert.equal(refused.code, 2);
+  assert.match(
+    refused.err,
+    /checkpoint\.safetensors was saved by a run with options\.lr 0\.1 \(wanted 0\.2\)/,
+  );
+  const none = await train(join(root, 'never-ran'), '--resume');
+  assert.equal(none.code, 2);
+  assert.match(none.err, /--resume: .*checkpoint\.safetensors does not exist/);
+
+  const resumed = await train(cut, '--resume');
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.match(resumed.err, /resuming after epoch 1 of 3/);
+  assert.ok(!existsSync(join(cut, 'checkpoint.safetensors')));
+  assert.deepEqual(
+    readFileSync(join(cut, 'model.safetensors')),
+    readFileSync(join(whole, 'model.safetensors')),
+    'the same weights, bit for bit',
+  );
+  const history = (dir: string) =>
+    JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')).history;
+  assert.deepEqual(history(cut), history(whole));
 });
 
 test('lethe demo trains the original once and reuses it from the cache', async () => {

@@ -6,7 +6,6 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
 import { makeSplit, readSplit, writeSplit, type Split } from '../data/split.js';
 import { meanStd } from '../eval/stats/index.js';
 import { renderComparisonMarkdown, renderComparisonReport, writeReport } from '../report/index.js';
@@ -15,7 +14,7 @@ import { isCompleteRun, readConfig, readMetrics } from '../run/rundir.js';
 import { writeFileAtomic } from '../nn/safetensors.js';
 import { getMethod } from '../unlearn/registry.js';
 import { OptionError } from '../util/errors.js';
-import { evaluateRuns, getData, runOptions, unlearnRun, type Common } from './runs.js';
+import { differences, evaluateRuns, getData, runOptions, unlearnRun, type Common } from './runs.js';
 
 export interface CompareInput extends Common {
   /** Run directory of the trained original. */
@@ -81,26 +80,13 @@ export function summarise(method: string, seeds: number[], runs: RunMetrics[]): 
  */
 export function checkReusable(dir: string, expected: Record<string, unknown>): void {
   const config = readConfig(dir) as unknown as Record<string, unknown>;
-  const differences: string[] = [];
-  const diff = (path: string, had: unknown, want: unknown): void => {
-    if (isDeepStrictEqual(had, want)) return;
-    if (isPlainObject(had) && isPlainObject(want)) {
-      for (const key of new Set([...Object.keys(had), ...Object.keys(want)]))
-        diff(`${path}.${key}`, had[key], want[key]);
-    } else {
-      differences.push(`${path} ${JSON.stringify(had)} (wanted ${JSON.stringify(want)})`);
-    }
-  };
-  for (const [key, want] of Object.entries(expected)) diff(key, config[key], want);
-  if (differences.length) {
+  const had = Object.fromEntries(Object.keys(expected).map((k) => [k, config[k]]));
+  const diff = differences(had, expected);
+  if (diff.length) {
     throw new OptionError(
-      `${dir} is a finished run with ${differences.join(', ')}; remove it or choose another --out`,
+      `${dir} is a finished run with ${diff.join(', ')}; remove it or choose another --out`,
     );
   }
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Ensures the comparison's one split exists (drawn from the base seed) and returns it. */
@@ -153,6 +139,8 @@ export async function compare(input: CompareInput): Promise<Comparison> {
         out: dir,
         split,
         evalEveryEpoch: input.evalEveryEpoch ?? false,
+        // An interrupted run continues from its last finished epoch.
+        resume: 'if-present',
       });
     }
     return dir;

@@ -41,6 +41,11 @@ interface Command {
 const dataHelp = `data set as name[:path]: ${DATASET_NAMES.join(', ')}`;
 const TRAINING_OPTIONS: OptionTable = {
   epochs: { type: 'string', description: 'epochs', placeholder: 'n' },
+  resume: {
+    type: 'boolean',
+    description:
+      'continue the interrupted run in --out from its last finished epoch (same settings; the run saves a checkpoint after every epoch)',
+  },
   lr: { type: 'string', description: 'learning rate', placeholder: 'x' },
   'batch-size': { type: 'string', description: 'batch size', placeholder: 'n' },
   opt: {
@@ -56,6 +61,7 @@ function common(values: Parsed['values']): Common {
     seed: intOption(values, 'seed') ?? 0,
     device: String(values.device),
     threads: intOption(values, 'threads', 1),
+    resume: values.resume === true ? 'required' : 'never',
   };
 }
 
@@ -319,7 +325,8 @@ const COMMANDS: Record<string, Command> = {
       'lethe compare --methods srfl,finetune,neggrad+,scrub,salun --forget random:0.1 --seeds 3',
     ],
     async run({ values }) {
-      const c = common(values);
+      // Runs cut short by an interruption continue from their last finished epoch.
+      const c: Common = { ...common(values), resume: 'if-present' };
       const out = String(values.out);
       const started = performance.now();
       const from = typeof values.from === 'string' ? values.from : join(out, 'original');
@@ -416,7 +423,8 @@ const COMMANDS: Record<string, Command> = {
       'lethe demo --out /tmp/lethe-demo --baselines ""',
     ],
     async run({ values }) {
-      const c = common(values);
+      // Runs cut short by an interruption continue from their last finished epoch.
+      const c: Common = { ...common(values), resume: 'if-present' };
       const out = String(values.out);
       const data = String(values.data);
       const forget = String(values.forget);

@@ -22,6 +22,8 @@ export class ProgressReporter {
   private perEpoch = 0;
   private started = 0;
   private done = 0;
+  /** Steps a resumed run had already done (not counted in the rate). */
+  private resumedSteps = 0;
   private lastPrinted = -1;
   private recent: { facc: number; racc: number; loss: number }[] = [];
 
@@ -37,7 +39,12 @@ export class ProgressReporter {
         this.epochs = event.epochs;
         this.perEpoch = event.stepsPerEpoch;
         this.started = performance.now();
-        this.done = 0;
+        this.done = event.resumed?.step ?? 0;
+        this.resumedSteps = this.done;
+        if (event.resumed)
+          this.line(
+            `${this.label}: resuming after epoch ${event.resumed.epoch} of ${event.epochs}`,
+          );
         break;
       case 'step':
         this.done++;
@@ -70,7 +77,8 @@ export class ProgressReporter {
     const total = this.epochs * this.perEpoch;
     const fraction = total > 0 ? this.done / total : 0;
     const elapsed = (performance.now() - this.started) / 1000;
-    const eta = this.done > 0 ? (elapsed / this.done) * (total - this.done) : NaN;
+    const doneHere = this.done - this.resumedSteps;
+    const eta = doneHere > 0 ? (elapsed / doneHere) * (total - this.done) : NaN;
     const width = 24;
     const filled = Math.round(fraction * width);
     const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;

@@ -4,7 +4,8 @@
  * comparisons reuse.
  */
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { DatasetPair } from '../data/dataset.js';
@@ -21,8 +22,12 @@ import {
 import { renderRunReport, writeReport } from '../report/index.js';
 import type { Accuracies, RunMetrics } from '../run/metrics.js';
 import {
+  disposeCheckpoint,
   getLetheVersion,
   isCompleteRun,
+  loadRunCheckpoint,
+  removeRunCheckpoint,
+  saveRunCheckpoint,
   loadRunModel,
   readConfig,
   readMetrics,
@@ -35,8 +40,10 @@ import {
   writeMetrics,
   writeRunSplit,
   type RunConfig,
+  type RunIdentity,
 } from '../run/rundir.js';
 import { getNumThreads, setNumThreads } from '../tensor/index.js';
+import type { LoopState } from '../unlearn/loop.js';
 import { train, unlearn } from '../unlearn/api.js';
 import { TRAIN_DEFAULTS } from '../unlearn/methods/supervised.js';
 import { getMethod, resolveOptions } from '../unlearn/registry.js';
@@ -47,6 +54,12 @@ export interface Common {
   seed: number;
   device: string;
   threads?: number;
+  /**
+   * A run saves its state in `<out>/checkpoint.safetensors` after every epoch but the last.
+   * 'required' continues from it (an error when there is none), 'if-present' continues when there
+   * is one, 'never' (default) starts over. A checkpoint made with other settings is refused.
+   */
+  resume?: 'never' | 'if-present' | 'required';
 }
 
 const datasets = new Map<string, Promise<DatasetPair>>();
@@ -74,6 +87,74 @@ export interface TrainRunInput extends Common {
   cifarStem?: boolean;
 }
 
+/**
+ * Each difference between `had` and `want` (compared key by key, recursively), as
+ * `path <had> (wanted <want>)`.
+ */
+export function differences(had: Record<string, unknown>, want: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const diff = (path: string, a: unknown, b: unknown): void => {
+    if (isDeepStrictEqual(a, b)) return;
+    if (isPlainObject(a) && isPlainObject(b)) {
+      for (const key of new Set([...Object.keys(a), ...Object.keys(b)]))
+        diff(`${path}.${key}`, a[key], b[key]);
+    } else {
+      out.push(`${path} ${JSON.stringify(a)} (wanted ${JSON.stringify(b)})`);
+    }
+  };
+  for (const key of new Set([...Object.keys(had), ...Object.keys(want)]))
+    diff(key, had[key], want[key]);
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The forget set's indices as `sha256:<hex>`. */
+function digestOf(indices: Int32Array): string {
+  const bytes = new Uint8Array(indices.buffer, indices.byteOffset, indices.byteLength);
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/**
+ * The state to resume `identity`'s run in `out` from, per `mode`; null to start over. Throws when
+ * a checkpoint is required and missing, or was made with other settings.
+ */
+function resumeState(
+  out: string,
+  identity: RunIdentity,
+  mode: Common['resume'] = 'never',
+): { state: LoopState; dispose: () => void } | null {
+  const path = join(out, RUN_FILES.checkpoint);
+  if (mode === 'never') {
+    if (existsSync(path))
+      console.error(
+        `${path}: an interrupted run's checkpoint; starting over (--resume continues it)`,
+      );
+    return null;
+  }
+  const checkpoint = loadRunCheckpoint(out);
+  if (!checkpoint) {
+    if (mode === 'required')
+      throw new OptionError(
+        `--resume: ${path} does not exist; there is no interrupted run to continue`,
+      );
+    return null;
+  }
+  const diff = differences(
+    checkpoint.identity as unknown as Record<string, unknown>,
+    identity as unknown as Record<string, unknown>,
+  );
+  if (diff.length) {
+    disposeCheckpoint(checkpoint);
+    throw new OptionError(
+      `${path} was saved by a run with ${diff.join(', ')}; remove it to start over, or resume with the same settings`,
+    );
+  }
+  return { state: checkpoint.state, dispose: () => disposeCheckpoint(checkpoint) };
+}
+
 /** Trains an original model into a run directory. */
 export async function trainRun(input: TrainRunInput): Promise<RunMetrics> {
   applyThreads(input);
@@ -88,16 +169,35 @@ export async function trainRun(input: TrainRunInput): Promise<RunMetrics> {
     string,
     unknown
   >;
-  const result = train({
-    architecture: { name: input.model, options: modelOptions },
-    data,
-    options,
+  const identity: RunIdentity = {
+    command: 'train',
+    method: 'train',
+    data: input.data,
+    model: input.model,
+    modelOptions,
+    forget: 'none',
     seed: input.seed,
-    device: input.device,
-    onEvent: progress.handle,
-    // A full pass over the training set per epoch would add ~25% to a Fashion-MNIST epoch.
-    evalEveryEpoch: false,
-  });
+    options,
+    forgetDigest: digestOf(new Int32Array(0)),
+  };
+  const resume = resumeState(input.out, identity, input.resume);
+  let result;
+  try {
+    result = train({
+      architecture: { name: input.model, options: modelOptions },
+      data,
+      options,
+      seed: input.seed,
+      device: input.device,
+      onEvent: progress.handle,
+      // A full pass over the training set per epoch would add ~25% to a Fashion-MNIST epoch.
+      evalEveryEpoch: false,
+      resume: resume?.state,
+      onCheckpoint: (state) => saveRunCheckpoint(input.out, identity, state),
+    });
+  } finally {
+    resume?.dispose();
+  }
   const config: RunConfig = {
     command: 'train',
     method: 'train',
@@ -117,6 +217,7 @@ export async function trainRun(input: TrainRunInput): Promise<RunMetrics> {
   saveRunModel(input.out, result.model, config);
   saveRunPredictions(input.out, result.final);
   writeMetrics(input.out, result.metrics);
+  removeRunCheckpoint(input.out);
   await writeRunReport(input.out);
   result.model.dispose();
   return result.metrics;
@@ -180,8 +281,22 @@ export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
   const saved = loadRunPredictions(input.from);
   const originalPredictions = (saved && predictionsForSplit(saved, split)) ?? undefined;
   const progress = new ProgressReporter(method.id);
+  const identity: RunIdentity = {
+    command: 'unlearn',
+    method: method.id,
+    data: original.data,
+    model: original.model,
+    modelOptions: original.modelOptions,
+    forget: input.forget,
+    seed: input.seed,
+    options,
+    from: resolve(input.from),
+    forgetDigest: digestOf(split.forget),
+  };
+  let resume;
   let result;
   try {
+    resume = resumeState(input.out, identity, input.resume);
     result = unlearn({
       model,
       architecture: { name: original.model, options: original.modelOptions },
@@ -195,8 +310,11 @@ export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
       originalPredictions,
       // The oracle's per-epoch accuracies are not reported; a full pass per epoch would cost ~20%.
       evalEveryEpoch: input.evalEveryEpoch ?? method.fromScratch !== true,
+      resume: resume?.state,
+      onCheckpoint: (state) => saveRunCheckpoint(input.out, identity, state),
     });
   } finally {
+    resume?.dispose();
     model.dispose();
   }
   const config: RunConfig = {
@@ -220,6 +338,7 @@ export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
   saveRunModel(input.out, result.model, config);
   saveRunPredictions(input.out, result.final);
   writeMetrics(input.out, result.metrics);
+  removeRunCheckpoint(input.out);
   await writeRunReport(input.out, input.oracle);
   result.model.dispose();
   return result.metrics;

@@ -6,8 +6,10 @@
  *   model.safetensors  the resulting model (PyTorch state-dict keys + Lethe metadata)
  *   metrics.json       accuracies, history, time (and MIA / gaps once evaluated)
  *   report.html        the self-contained report
+ *   checkpoint.safetensors  while the run is in progress: its state after the last finished
+ *                      epoch, to resume from (removed when the run finishes)
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSplit, writeSplit, type Split } from '../data/split.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from '../models/checkpoint.js';
@@ -17,7 +19,8 @@ import { loadSafetensors, saveSafetensors, writeFileAtomic } from '../nn/safeten
 import type { Predictions, SetPredictions } from '../models/predict.js';
 import { dispose, tensor, versions, type Tensor } from '../tensor/index.js';
 import { FileFormatError } from '../util/errors.js';
-import type { RunMetrics } from './metrics.js';
+import type { LoopState } from '../unlearn/loop.js';
+import type { History, RunMetrics } from './metrics.js';
 
 export const RUN_FILES = {
   config: 'config.json',
@@ -26,6 +29,7 @@ export const RUN_FILES = {
   metrics: 'metrics.json',
   report: 'report.html',
   predictions: 'predictions.safetensors',
+  checkpoint: 'checkpoint.safetensors',
 } as const;
 
 /** The resolved settings of a run, as written to `config.json`. */
@@ -190,4 +194,143 @@ export function loadRunPredictions(dir: string): SetPredictions | null {
   } finally {
     dispose([...file.tensors.values()]);
   }
+}
+
+/**
+ * What a run's result depends on, recorded with its checkpoint: a run resumes only from a
+ * checkpoint whose identity equals its own.
+ */
+export interface RunIdentity {
+  command: RunConfig['command'];
+  method: string;
+  data: string;
+  model: string;
+  modelOptions: ModelOptions;
+  forget: string;
+  seed: number;
+  options: Record<string, unknown>;
+  /** The original's run directory (absolute); absent for training runs. */
+  from?: string;
+  /** The forget set's indices, as `sha256:<hex>` (an `indices:<file>` spec may change). */
+  forgetDigest: string;
+}
+
+const RESUME_FORMAT = 'lethe-resume/1';
+
+/** Epoch records as rows of [epoch, forget, retain, test]; steps as [step, facc, racc, loss]. */
+function historyTensors(h: History): [Tensor, Tensor] {
+  const epochs = h.epochs.flatMap((r) => [r.epoch, r.forget, r.retain, r.test]);
+  const steps = h.steps.flatMap((r) => [r.step, r.facc, r.racc, r.loss]);
+  return [
+    tensor(Float64Array.from(epochs), [h.epochs.length, 4]),
+    tensor(Float64Array.from(steps), [h.steps.length, 4]),
+  ];
+}
+
+function historyFrom(epochs: Float64Array, steps: Float64Array): History {
+  const rows = <T>(a: Float64Array, make: (r: Float64Array) => T): T[] =>
+    Array.from({ length: a.length / 4 }, (_, i) => make(a.subarray(4 * i, 4 * i + 4)));
+  return {
+    epochs: rows(epochs, (r) => ({ epoch: r[0], forget: r[1], retain: r[2], test: r[3] })),
+    steps: rows(steps, (r) => ({ step: r[0], facc: r[1], racc: r[2], loss: r[3] })),
+  };
+}
+
+/**
+ * Saves a run's state after a finished epoch to `checkpoint.safetensors` (atomically: an
+ * interrupted save leaves the previous checkpoint intact). Model tensors are stored under
+ * `model.<state-dict key>`, optimizer state under `optimizer.<name>`.
+ */
+export function saveRunCheckpoint(dir: string, identity: RunIdentity, state: LoopState): void {
+  mkdirSync(dir, { recursive: true });
+  const [epochs, steps] = historyTensors(state.history);
+  const tensors = new Map<string, Tensor>([
+    ['history.epochs', epochs],
+    ['history.steps', steps],
+  ]);
+  for (const [k, t] of state.model) tensors.set(`model.${k}`, t);
+  for (const [k, t] of Object.entries(state.optimizer.tensors)) tensors.set(`optimizer.${k}`, t);
+  try {
+    saveSafetensors(join(dir, RUN_FILES.checkpoint), tensors, {
+      format: RESUME_FORMAT,
+      identity: JSON.stringify(identity),
+      epoch: String(state.epoch),
+      step: String(state.step),
+      seconds: String(state.seconds),
+      rng: JSON.stringify(state.rng),
+      optimizer: JSON.stringify(state.optimizer.meta),
+      scheduler: JSON.stringify(state.scheduler),
+    });
+  } finally {
+    dispose([epochs, steps]);
+  }
+}
+
+/** A run directory's checkpoint; the caller disposes `state`'s tensors with `disposeState`. */
+export interface RunCheckpoint {
+  identity: RunIdentity;
+  state: LoopState;
+}
+
+/** Reads `checkpoint.safetensors` of a run directory, or returns null when there is none. */
+export function loadRunCheckpoint(dir: string): RunCheckpoint | null {
+  const path = join(dir, RUN_FILES.checkpoint);
+  if (!existsSync(path)) return null;
+  const file = loadSafetensors(path);
+  try {
+    const m = file.metadata;
+    if (m.format !== RESUME_FORMAT)
+      throw new FileFormatError(path, `is not a Lethe run checkpoint (format '${m.format}')`);
+    const json = <T>(key: string): T => {
+      try {
+        return JSON.parse(m[key]) as T;
+      } catch {
+        throw new FileFormatError(path, `has malformed '${key}' metadata: ${m[key]}`);
+      }
+    };
+    const get = (name: string): Tensor => {
+      const t = file.tensors.get(name);
+      if (!t) throw new FileFormatError(path, `has no '${name}' tensor`);
+      return t;
+    };
+    const model = new Map<string, Tensor>();
+    const optimizer: Record<string, Tensor> = {};
+    for (const [name, t] of file.tensors) {
+      if (name.startsWith('model.')) model.set(name.slice('model.'.length), t);
+      else if (name.startsWith('optimizer.')) optimizer[name.slice('optimizer.'.length)] = t;
+    }
+    const state: LoopState = {
+      epoch: Number(m.epoch),
+      step: Number(m.step),
+      seconds: Number(m.seconds),
+      history: historyFrom(
+        get('history.epochs').data<'float64'>(),
+        get('history.steps').data<'float64'>(),
+      ),
+      rng: json<number[]>('rng'),
+      model,
+      optimizer: { tensors: optimizer, meta: json('optimizer') },
+      scheduler: json<Record<string, unknown> | null>('scheduler'),
+    };
+    const identity = json<RunIdentity>('identity');
+    // The history tensors are read; the rest now belongs to the caller.
+    dispose([get('history.epochs'), get('history.steps')]);
+    return { identity, state };
+  } catch (error) {
+    dispose([...file.tensors.values()]);
+    throw error;
+  }
+}
+
+/** Frees a loaded checkpoint's tensors. */
+export function disposeCheckpoint(checkpoint: RunCheckpoint): void {
+  dispose([
+    ...checkpoint.state.model.values(),
+    ...Object.values(checkpoint.state.optimizer.tensors),
+  ]);
+}
+
+/** Removes a run directory's checkpoint (a finished run needs none). */
+export function removeRunCheckpoint(dir: string): void {
+  rmSync(join(dir, RUN_FILES.checkpoint), { force: true });
 }

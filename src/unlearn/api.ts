@@ -14,7 +14,13 @@ import { accuracyOf } from '../models/predict.js';
 import type { Accuracies, RunMetrics } from '../run/metrics.js';
 import { manualSeed } from '../tensor/index.js';
 import { deriveSeed } from '../util/rng.js';
-import { perClassOf, runLoop, type LoopResult, type SetPredictions } from './loop.js';
+import {
+  perClassOf,
+  runLoop,
+  type LoopInput,
+  type LoopResult,
+  type SetPredictions,
+} from './loop.js';
 import { getMethod, resolveOptions } from './registry.js';
 import type { EventHandler, LoopOptions } from './types.js';
 
@@ -35,6 +41,10 @@ export interface UnlearnInput {
   evalEveryEpoch?: boolean;
   /** The original's eval-mode predictions on the split's sets, if already computed. */
   originalPredictions?: SetPredictions;
+  /** Called after every epoch but the last with the state to resume from (see `runLoop`). */
+  onCheckpoint?: LoopInput<LoopOptions>['onCheckpoint'];
+  /** Continue from a state `onCheckpoint` produced for the same settings. */
+  resume?: LoopInput<LoopOptions>['resume'];
 }
 
 export interface UnlearnResult extends LoopResult {
@@ -102,6 +112,8 @@ export function unlearn(input: UnlearnInput): UnlearnResult {
     onEvent: input.onEvent,
     evalEveryEpoch: input.evalEveryEpoch,
     originalPredictions: input.originalPredictions,
+    onCheckpoint: input.onCheckpoint,
+    resume: input.resume,
   });
   return {
     ...result,
@@ -120,6 +132,8 @@ export interface TrainInput {
   onEvent?: EventHandler;
   /** Evaluate on the full sets after every epoch (default true), not only after the last. */
   evalEveryEpoch?: boolean;
+  onCheckpoint?: UnlearnInput['onCheckpoint'];
+  resume?: UnlearnInput['resume'];
 }
 
 /**
@@ -157,6 +171,8 @@ export function train(input: TrainInput): UnlearnResult & { split: Split } {
       onEvent: input.onEvent,
       evalEveryEpoch: input.evalEveryEpoch,
       originalPredictions: emptyPredictions(),
+      onCheckpoint: input.onCheckpoint,
+      resume: input.resume,
     });
     return { ...result, metrics: { ...result.metrics, method: 'train' }, split };
   } finally {

@@ -30,6 +30,7 @@ import {
   type Adam,
   type AdamW,
   type Scheduler,
+  type SerializedOptimizerState,
   type SGD,
 } from '../optim/index.js';
 
@@ -64,6 +65,35 @@ export interface LoopInput<O extends LoopOptions> {
   evalEveryEpoch?: boolean;
   /** The original model's eval-mode predictions, when the caller already has them. */
   originalPredictions?: SetPredictions;
+  /**
+   * Called after every epoch but the last with the state a resumed run continues from. Its
+   * tensors belong to the loop and are valid only during the call: save them, do not keep them.
+   */
+  onCheckpoint?: (state: LoopState) => void;
+  /**
+   * Continue a run from a state `onCheckpoint` produced for the same method, options, data,
+   * split and seed: the remaining epochs then give the same model, bit for bit, as an
+   * uninterrupted run on the same device. The caller keeps the tensors (they are copied).
+   */
+  resume?: LoopState;
+}
+
+/** Where a run stands after a finished epoch: everything its remaining epochs depend on. */
+export interface LoopState {
+  /** The last finished epoch (1-based). */
+  epoch: number;
+  /** Optimizer steps taken so far. */
+  step: number;
+  /** Training time so far (the run's `seconds`). */
+  seconds: number;
+  history: History;
+  /** The method's generator (`ctx.rng`), e.g. for random labels and sRFL's shifts. */
+  rng: number[];
+  /** The model's state dict (parameters and batch-norm statistics). */
+  model: Map<string, Tensor>;
+  optimizer: SerializedOptimizerState;
+  /** The learning-rate schedule's state; null for a constant rate. */
+  scheduler: Record<string, unknown> | null;
 }
 
 export interface LoopResult {
@@ -256,6 +286,7 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
     epochs: options.epochs,
     stepsPerEpoch: perEpoch,
     options: { ...options } as Record<string, unknown>,
+    ...(input.resume ? { resumed: { epoch: input.resume.epoch, step: input.resume.step } } : {}),
   });
   let seconds = 0;
   let final: SetPredictions | null = null;
@@ -263,6 +294,8 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
   try {
     const t0 = performance.now();
     if (run.apply) {
+      if (input.resume)
+        throw new OptionError(`${method.id} has no epochs to resume: it is one edit of the model`);
       run.apply();
       seconds += (performance.now() - t0) / 1000;
     } else {
@@ -286,8 +319,23 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
           ? new CosineAnnealingLR(optimizer, { tMax: totalSteps })
           : null;
       let globalStep = 0;
+      let firstEpoch = 1;
+      const resume = input.resume;
+      if (resume) {
+        checkResumable(resume, options.epochs, scheduler !== null);
+        model.loadStateDict(resume.model);
+        // The saved hyper-parameters are validated by the optimizer that loads them.
+        optimizer.fromTensors(resume.optimizer.tensors, resume.optimizer.meta as never);
+        if (scheduler) scheduler.loadStateDict(resume.scheduler!);
+        ctx.rng.setState(resume.rng);
+        history.epochs = resume.history.epochs.map((r) => ({ ...r }));
+        history.steps = resume.history.steps.map((r) => ({ ...r }));
+        globalStep = resume.step;
+        seconds = resume.seconds;
+        firstEpoch = resume.epoch + 1;
+      }
       seconds += (performance.now() - t0) / 1000;
-      for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      for (let epoch = firstEpoch; epoch <= options.epochs; epoch++) {
         const e0 = performance.now();
         run.epochStart?.(epoch);
         const iteration = run.iterationFor?.(epoch) ?? method.iteration;
@@ -323,6 +371,23 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
           history.epochs.push(r);
           emit({ type: 'epoch', record: r });
         }
+        if (input.onCheckpoint && epoch < options.epochs) {
+          const state = model.stateDict();
+          try {
+            input.onCheckpoint({
+              epoch,
+              step: globalStep,
+              seconds,
+              history,
+              rng: ctx.rng.getState(),
+              model: state,
+              optimizer: optimizer.toTensors(),
+              scheduler: scheduler ? scheduler.stateDict() : null,
+            });
+          } finally {
+            dispose([...state.values()]);
+          }
+        }
       }
     }
   } catch (error) {
@@ -342,6 +407,20 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
   }
   emit({ type: 'end', seconds });
   return { model, history, seconds, final, original: originalPredictions };
+}
+
+/** Refuses a saved state this run cannot continue from. */
+function checkResumable(state: LoopState, epochs: number, scheduled: boolean): void {
+  if (!Number.isInteger(state.epoch) || state.epoch < 1 || state.epoch >= epochs) {
+    throw new OptionError(
+      `Expected a saved state after one of epochs 1..${epochs - 1} of this ${epochs}-epoch run but it was saved after epoch ${state.epoch}`,
+    );
+  }
+  if (scheduled !== (state.scheduler !== null)) {
+    throw new OptionError(
+      `The saved state ${state.scheduler ? 'has' : 'has no'} learning-rate schedule but this run ${scheduled ? 'has one' : 'has none'}`,
+    );
+  }
 }
 
 /** The original's logits for every training example, placed by data-set index. */

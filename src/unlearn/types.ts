@@ -120,6 +120,8 @@ export type UnlearnEvent =
       epochs: number;
       stepsPerEpoch: number;
       options: Record<string, unknown>;
+      /** Set when the run continues from a saved state: the epochs and steps already done. */
+      resumed?: { epoch: number; step: number };
     }
   | { type: 'step'; epoch: number; record: StepRecord; stepsPerEpoch: number }
   | { type: 'evaluate'; epoch: number; what: string }

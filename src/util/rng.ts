@@ -29,6 +29,25 @@ export class Rng {
     this.s3 = next();
   }
 
+  /** The generator's state, to continue its sequence later with `setState`. */
+  getState(): number[] {
+    return [this.s0, this.s1, this.s2, this.s3];
+  }
+
+  /** Restores a state `getState` returned. */
+  setState(state: readonly number[]): void {
+    if (
+      !Array.isArray(state) ||
+      state.length !== 4 ||
+      !state.every((v) => Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 32)
+    ) {
+      throw new TypeError(
+        `Expected a generator state of four 32-bit integers but received ${JSON.stringify(state)}`,
+      );
+    }
+    [this.s0, this.s1, this.s2, this.s3] = state.map((v) => v | 0);
+  }
+
   /** A uniformly distributed unsigned 32-bit integer. */
   nextUint32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;

@@ -13,6 +13,7 @@
 #include <ATen/ATen.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/generated/variable_factories.h>
 #include <torch/cuda.h>
@@ -71,7 +72,9 @@ enum class ArgKind {
   OptionalDevice,
   String,
   OptionalString,
-  AlwaysNone,  // generators, layouts, memory formats: passed as None (libtorch picks the default)
+  MemoryFormat,          // c10::MemoryFormat's code (0 contiguous, 1 preserve, 2 channels-last)
+  OptionalMemoryFormat,
+  AlwaysNone,  // generators and layouts: passed as None (libtorch picks the default)
 };
 
 struct OpEntry {
@@ -216,9 +219,10 @@ ArgKind KindOf(const c10::Argument& arg) {
       if (element == TypeKind::OptionalType) return ArgKind::OptionalTensorList;
       break;
     }
+    case TypeKind::MemoryFormatType:
+      return optional ? ArgKind::OptionalMemoryFormat : ArgKind::MemoryFormat;
     case TypeKind::GeneratorType:
     case TypeKind::LayoutType:
-    case TypeKind::MemoryFormatType:
       if (optional) return ArgKind::AlwaysNone;
       break;
     default:
@@ -283,6 +287,7 @@ c10::IValue ToIValue(Napi::Env env, const Napi::Value& v, const OpEntry& op, siz
       case ArgKind::ScalarType:
       case ArgKind::Device:
       case ArgKind::String:
+      case ArgKind::MemoryFormat:
         ArgFail(op.name + ": argument '" + op.argNames[i] + "' is required");
       default:
         return c10::IValue();
@@ -340,6 +345,8 @@ c10::IValue ToIValue(Napi::Env env, const Napi::Value& v, const OpEntry& op, siz
     }
     case ArgKind::ScalarType:
     case ArgKind::OptionalScalarType:
+    case ArgKind::MemoryFormat:
+    case ArgKind::OptionalMemoryFormat:
       return c10::IValue(ToInt(v, op, i));
     case ArgKind::Device:
     case ArgKind::OptionalDevice:
@@ -423,7 +430,8 @@ torch::jit::Stack RunOp(const Napi::CallbackInfo& info, OpEntry*& op) {
       stack.push_back(ToIValue(env, info[i + 1], *op, i));
     } else if (op->defaults[i]) {
       stack.push_back(*op->defaults[i]);
-    } else if (op->kinds[i] == ArgKind::AlwaysNone || op->kinds[i] == ArgKind::OptionalTensor) {
+    } else if (op->kinds[i] == ArgKind::AlwaysNone || op->kinds[i] == ArgKind::OptionalTensor ||
+               op->kinds[i] == ArgKind::OptionalMemoryFormat) {
       stack.push_back(c10::IValue());
     } else {
       ArgFail(op->name + ": argument '" + op->argNames[i] + "' is required");
@@ -521,6 +529,16 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     out.Set(2u, t.requires_grad());
     for (int64_t k = 0; k < t.dim(); ++k) out.Set(3 + k, static_cast<double>(t.size(k)));
     return out;
+  });
+}
+
+// isContiguous(tensor, memoryFormat) -> whether the strides are that format's (not an ATen
+// operator: PyTorch's is_contiguous is a TensorImpl query).
+Napi::Value IsContiguous(const Napi::CallbackInfo& info) {
+  return Guard(info, "isContiguous", [&]() -> Napi::Value {
+    const at::Tensor& t = Unwrap(info.Env(), info[0], "isContiguous");
+    auto format = static_cast<c10::MemoryFormat>(info[1].As<Napi::Number>().Int32Value());
+    return Napi::Boolean::New(info.Env(), t.is_contiguous(format));
   });
 }
 
@@ -639,6 +657,74 @@ Napi::Value IsGradEnabled(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), at::GradMode::is_enabled());
 }
 
+// Autocast: libtorch's thread-local switches, as torch.autocast's __enter__/__exit__ call them.
+// The policy (which ops run in which dtype) is libtorch's own: its Autocast dispatch keys sit in
+// front of the kernels, so boxed calls by schema go through them like PyTorch's calls do.
+// Device types are named "cpu" or "cuda".
+
+bool IsCudaDeviceType(const Napi::Value& v) {
+  std::string device = v.As<Napi::String>().Utf8Value();
+  if (device == "cpu") return false;
+  if (device == "cuda") return true;
+  ArgFail("autocast: expected device type 'cpu' or 'cuda' but received '" + device + "'");
+}
+
+// autocastState(deviceType) -> [enabled, dtypeCode]
+Napi::Value AutocastState(const Napi::CallbackInfo& info) {
+  return Guard(info, "autocast", [&]() -> Napi::Value {
+    bool cuda = IsCudaDeviceType(info[0]);
+    auto out = Napi::Array::New(info.Env(), 2);
+    out.Set(0u, cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled());
+    auto dtype = cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+    out.Set(1u, static_cast<double>(static_cast<int>(dtype)));
+    return out;
+  });
+}
+
+// setAutocast(deviceType, enabled, dtypeCode)
+Napi::Value SetAutocast(const Napi::CallbackInfo& info) {
+  return Guard(info, "autocast", [&]() -> Napi::Value {
+    bool cuda = IsCudaDeviceType(info[0]);
+    bool enabled = info[1].ToBoolean().Value();
+    auto dtype = static_cast<at::ScalarType>(info[2].As<Napi::Number>().Int32Value());
+    if (cuda) {
+      at::autocast::set_autocast_gpu_dtype(dtype);
+      at::autocast::set_enabled(enabled);
+    } else {
+      at::autocast::set_autocast_cpu_dtype(dtype);
+      at::autocast::set_cpu_enabled(enabled);
+    }
+    return info.Env().Undefined();
+  });
+}
+
+// autocastNesting(delta) -> the nesting depth after adding +1 or -1
+Napi::Value AutocastNesting(const Napi::CallbackInfo& info) {
+  return Guard(info, "autocast", [&]() -> Napi::Value {
+    int depth = info[0].As<Napi::Number>().Int32Value() > 0 ? at::autocast::increment_nesting()
+                                                            : at::autocast::decrement_nesting();
+    return Napi::Number::New(info.Env(), depth);
+  });
+}
+
+// Frees autocast's cached lower-precision copies of leaf weights (done on leaving the outermost
+// scope, as torch.autocast does: the weights change between steps).
+Napi::Value AutocastClearCache(const Napi::CallbackInfo& info) {
+  return Guard(info, "autocast", [&]() -> Napi::Value {
+    at::autocast::clear_cache();
+    return info.Env().Undefined();
+  });
+}
+
+// setAutocastCacheEnabled(enabled) -> previous
+Napi::Value SetAutocastCacheEnabled(const Napi::CallbackInfo& info) {
+  return Guard(info, "autocast", [&]() -> Napi::Value {
+    bool previous = at::autocast::is_autocast_cache_enabled();
+    at::autocast::set_autocast_cache_enabled(info[0].ToBoolean().Value());
+    return Napi::Boolean::New(info.Env(), previous);
+  });
+}
+
 Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   return Guard(info, "manualSeed", [&]() -> Napi::Value {
     uint64_t seed = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
@@ -730,6 +816,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("autogradGrad", Napi::Function::New(env, AutogradGrad));
   exports.Set("setGradEnabled", Napi::Function::New(env, SetGradEnabled));
   exports.Set("isGradEnabled", Napi::Function::New(env, IsGradEnabled));
+  exports.Set("isContiguous", Napi::Function::New(env, IsContiguous));
+  exports.Set("autocastState", Napi::Function::New(env, AutocastState));
+  exports.Set("setAutocast", Napi::Function::New(env, SetAutocast));
+  exports.Set("autocastNesting", Napi::Function::New(env, AutocastNesting));
+  exports.Set("autocastClearCache", Napi::Function::New(env, AutocastClearCache));
+  exports.Set("setAutocastCacheEnabled", Napi::Function::New(env, SetAutocastCacheEnabled));
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));

@@ -45,6 +45,16 @@ export interface NativeBinding {
   ): (TensorHandle | null)[];
   setGradEnabled(enabled: boolean): boolean;
   isGradEnabled(): boolean;
+  /** Whether the strides are those of a memory format (c10::MemoryFormat code). */
+  isContiguous(t: TensorHandle, memoryFormat: number): boolean;
+  /** [enabled, dtype code] of autocast on a device type ('cpu' or 'cuda'), on this thread. */
+  autocastState(deviceType: string): [boolean, number];
+  setAutocast(deviceType: string, enabled: boolean, dtype: number): void;
+  /** Adds +1 or -1 to autocast's nesting depth and returns the new depth. */
+  autocastNesting(delta: 1 | -1): number;
+  autocastClearCache(): void;
+  /** Sets whether autocast caches lower-precision copies of leaf weights; returns the previous. */
+  setAutocastCacheEnabled(enabled: boolean): boolean;
   manualSeed(seed: number): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;

@@ -50,12 +50,36 @@ export type ArrayFor<D extends DType> = D extends 'float32'
         ? Int32Array
         : Uint8Array;
 
+/**
+ * How a tensor's elements are laid out in memory (PyTorch's `torch.memory_format`):
+ * `'contiguous'` is `torch.contiguous_format` (row-major, NCHW for images), `'channelsLast'` is
+ * `torch.channels_last` (NHWC strides for 4-D tensors; the shape stays `[N, C, H, W]`),
+ * `'preserve'` is `torch.preserve_format` (keep the source's layout).
+ */
+export type MemoryFormat = 'contiguous' | 'preserve' | 'channelsLast';
+
+/** c10::MemoryFormat's codes. */
+const FORMAT_CODE: Record<MemoryFormat, number> = { contiguous: 0, preserve: 1, channelsLast: 2 };
+
+/** @internal */
+export function memoryFormatCode(format: MemoryFormat): number {
+  const code = FORMAT_CODE[format];
+  if (code === undefined) {
+    throw new TensorArgumentError(
+      `Expected a memoryFormat (${Object.keys(FORMAT_CODE).join(', ')}) but received ${String(format)}`,
+    );
+  }
+  return code;
+}
+
 /** Both tensors and plain numbers are accepted where PyTorch accepts a scalar. */
 export type TensorOrScalar = Tensor | number;
 
 export interface ToOptions {
   device?: Device;
   dtype?: DType;
+  /** Layout of the result (default `'preserve'`); only 4-D tensors can be `'channelsLast'`. */
+  memoryFormat?: MemoryFormat;
 }
 
 export class Tensor implements Owned {
@@ -176,7 +200,11 @@ export class Tensor implements Owned {
 
   // ---- conversion ----------------------------------------------------------------------------
 
-  /** Moves and/or converts: `t.to('cuda')`, `t.to('float64')`, `t.to({device, dtype})`. */
+  /**
+   * Moves and/or converts: `t.to('cuda')`, `t.to('float64')`,
+   * `t.to({ device, dtype, memoryFormat: 'channelsLast' })`. Like PyTorch, returns a new handle to
+   * the same storage when nothing changes.
+   */
   to(target: Device | DType | ToOptions): Tensor {
     const opts: ToOptions =
       typeof target === 'object'
@@ -184,13 +212,13 @@ export class Tensor implements Owned {
         : target in CODE
           ? { dtype: target as DType }
           : { device: target };
+    const format = opts.memoryFormat === undefined ? null : memoryFormatCode(opts.memoryFormat);
+    const dtype = dtypeCode(opts.dtype ?? this.dtype);
     if (opts.device !== undefined) {
       validateDevice(opts.device);
-      return wrap(
-        native.call(OPS.toDevice, this.handle, opts.device, dtypeCode(opts.dtype ?? this.dtype)),
-      );
+      return wrap(native.call(OPS.toDevice, this.handle, opts.device, dtype, false, false, format));
     }
-    return wrap(native.call(OPS.toDtype, this.handle, dtypeCode(opts.dtype ?? this.dtype)));
+    return wrap(native.call(OPS.toDtype, this.handle, dtype, false, false, format));
   }
 
   cpu(): Tensor {
@@ -353,12 +381,36 @@ export class Tensor implements Owned {
     return this.expand(other.shape);
   }
 
-  contiguous(): Tensor {
-    return unary(OPS.contiguous, this);
+  /**
+   * This tensor laid out in `memoryFormat` (default `'contiguous'`, row-major): a new handle to
+   * the same storage when it already is, a copy otherwise (`torch.Tensor.contiguous`).
+   */
+  contiguous(options: { memoryFormat?: MemoryFormat } = {}): Tensor {
+    return wrap(
+      native.call(
+        OPS.contiguous,
+        this.handle,
+        memoryFormatCode(options.memoryFormat ?? 'contiguous'),
+      ),
+    );
   }
 
-  clone(): Tensor {
-    return unary(OPS.clone, this);
+  /** Whether the strides are those of `memoryFormat` (default `'contiguous'`, row-major). */
+  isContiguous(options: { memoryFormat?: MemoryFormat } = {}): boolean {
+    const format = options.memoryFormat ?? 'contiguous';
+    if (format === 'preserve') {
+      throw new TensorArgumentError(
+        "isContiguous: expected memoryFormat 'contiguous' or 'channelsLast' but received 'preserve'",
+      );
+    }
+    return native.isContiguous(this.handle, memoryFormatCode(format));
+  }
+
+  /** A copy with its own storage, laid out like this tensor unless `memoryFormat` says otherwise. */
+  clone(options: { memoryFormat?: MemoryFormat } = {}): Tensor {
+    return wrap(
+      native.call(OPS.clone, this.handle, memoryFormatCode(options.memoryFormat ?? 'preserve')),
+    );
   }
 
   // ---- math -------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileFormatError, OptionError } from '../util/errors.js';
+import { decodeUtf8 } from '../util/json.js';
 import {
   type DatasetPair,
   type ImageDataset,
@@ -157,7 +158,13 @@ export function loadCifar100(dir: string, options: Cifar100Options = {}): Datase
 /** Non-empty lines of a names file, or undefined when the file is absent. */
 function readNames(file: string, count: number): string[] | undefined {
   if (!existsSync(file)) return undefined;
-  const names = readFileSync(file, 'utf8')
+  let text: string;
+  try {
+    text = decodeUtf8(readFileSync(file));
+  } catch {
+    throw new FileFormatError(file, 'is not valid UTF-8 text; expected one class name per line');
+  }
+  const names = text
     .split(/\r?\n/)
     .map((s) => s.trim())
     .filter((s) => s.length > 0);

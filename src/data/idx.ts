@@ -96,6 +96,12 @@ export interface IdxPairOptions {
 /** Reads an IDX image file and its label file into one 1-channel {@link ImageDataset}. */
 export function loadIdxPair(options: IdxPairOptions): ImageDataset {
   const images = readIdxImages(options.imagesFile);
+  if (images.count === 0) {
+    throw new FileFormatError(
+      options.imagesFile,
+      'holds 0 images; a training or test set needs at least one',
+    );
+  }
   const labels = readIdxLabels(options.labelsFile);
   if (labels.length !== images.count) {
     throw new FileFormatError(

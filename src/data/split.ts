@@ -6,6 +6,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError, FileFormatError, OptionError } from '../util/errors.js';
+import { decodeUtf8, isJsonObject, parseStrictJson } from '../util/json.js';
 import { Rng, deriveSeed } from '../util/rng.js';
 
 /** The file name of a saved split inside a run directory. */
@@ -158,6 +159,19 @@ export function writeSplit(runDir: string, split: Split): string {
   return file;
 }
 
+const SPLIT_KEYS = [
+  'format',
+  'version',
+  'seed',
+  'forgetSpec',
+  'trainSize',
+  'testSize',
+  'forget',
+  'retain',
+  'val',
+  'test',
+];
+
 /**
  * Reads `split.json` from `runDir` (or a path to the file itself) and validates it: every set
  * sorted, distinct and in range; forget and retain partition the training set; val and test
@@ -165,20 +179,30 @@ export function writeSplit(runDir: string, split: Split): string {
  */
 export function readSplit(runDirOrFile: string): Split {
   const file = runDirOrFile.endsWith('.json') ? runDirOrFile : join(runDirOrFile, SPLIT_FILE);
-  let raw: unknown;
+  let bytes: Buffer;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    bytes = readFileSync(file);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new FileFormatError(
-      file,
-      e.code ? `cannot read split (${e.code})` : `invalid JSON (${e.message})`,
-    );
+    throw new FileFormatError(file, `cannot read split (${e.code ?? e.message})`);
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+  let raw: unknown;
+  try {
+    raw = parseStrictJson(decodeUtf8(bytes));
+  } catch (err) {
+    throw new FileFormatError(file, `invalid JSON (${(err as Error).message})`);
+  }
+  if (!isJsonObject(raw)) {
     throw new FileFormatError(file, 'expected a JSON object with the split');
   }
-  const o = raw as Record<string, unknown>;
+  const o = raw;
+  const unknown = Object.keys(o).filter((k) => !SPLIT_KEYS.includes(k));
+  if (unknown.length) {
+    throw new FileFormatError(
+      file,
+      `unknown key ${JSON.stringify(unknown[0])}; expected only ${SPLIT_KEYS.join(', ')}`,
+    );
+  }
   if (o.format !== 'lethe-split' || o.version !== 1) {
     throw new FileFormatError(
       file,
@@ -187,7 +211,7 @@ export function readSplit(runDirOrFile: string): Split {
   }
   const int = (key: string): number => {
     const v = o[key];
-    if (!Number.isInteger(v) || (v as number) < 0) {
+    if (!Number.isSafeInteger(v) || (v as number) < 0) {
       throw new FileFormatError(
         file,
         `expected a non-negative integer for "${key}" but found ${JSON.stringify(v)}`,
@@ -324,13 +348,22 @@ function classForget(spec: string, arg: string, train: LabelSource): Int32Array 
  * Returns the indices sorted ascending.
  */
 export function readIndexFile(file: string, n: number): Int32Array {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     throw new FileFormatError(
       file,
       `cannot read index file (${(err as NodeJS.ErrnoException).code ?? String(err)}); expected a JSON array, one index per line, or a CSV with an "index" column`,
+    );
+  }
+  let text: string;
+  try {
+    text = decodeUtf8(bytes);
+  } catch {
+    throw new FileFormatError(
+      file,
+      'is not valid UTF-8 text; expected a JSON array, one index per line, or a CSV with an "index" column',
     );
   }
   const values: { value: unknown; where: string }[] = [];
@@ -338,7 +371,7 @@ export function readIndexFile(file: string, n: number): Int32Array {
   if (trimmed.startsWith('[')) {
     let arr: unknown;
     try {
-      arr = JSON.parse(trimmed);
+      arr = parseStrictJson(trimmed);
     } catch (err) {
       throw new FileFormatError(file, `invalid JSON (${(err as Error).message})`);
     }

@@ -6,7 +6,14 @@ import { dispose } from '../tensor/index.js';
 import type { Module } from '../nn/module.js';
 import { loadSafetensors, saveSafetensors } from '../nn/safetensors.js';
 import { FileFormatError } from '../util/errors.js';
-import { createModel, type Classifier, type ModelOptions } from './registry.js';
+import { parseStrictJson } from '../util/json.js';
+import {
+  createModel,
+  modelNames,
+  validateModelOptions,
+  type Classifier,
+  type ModelOptions,
+} from './registry.js';
 
 export interface CheckpointMeta {
   architecture: string;
@@ -44,30 +51,55 @@ export function readCheckpointMeta(path: string): CheckpointMeta {
   return parseMeta(path, file.metadata);
 }
 
+/**
+ * The checkpoint metadata Lethe reads, each field checked: the format tag, a registered
+ * architecture, model options that the architecture accepts, a seed that is an integer.
+ */
 function parseMeta(path: string, metadata: Record<string, string>): CheckpointMeta {
-  if (metadata.format !== FORMAT || !metadata.architecture) {
+  if (metadata.format !== FORMAT || metadata.architecture === undefined) {
     throw new FileFormatError(
       path,
       'has no Lethe checkpoint metadata (a plain state dict?); build the model yourself and use loadWeights(model, path)',
     );
   }
-  let modelOptions: ModelOptions;
-  try {
-    modelOptions = JSON.parse(metadata.modelOptions ?? '{}') as ModelOptions;
-  } catch {
+  const { format: _f, architecture, modelOptions: rawOptions, dataset, seed, ...extra } = metadata;
+  if (!modelNames().includes(architecture)) {
     throw new FileFormatError(
       path,
-      `has malformed modelOptions metadata: ${metadata.modelOptions}`,
+      `records an unknown architecture ${JSON.stringify(architecture)}; expected one of ${modelNames().join(', ')}`,
     );
   }
-  const { format: _f, architecture, modelOptions: _o, dataset, seed, ...extra } = metadata;
+  let modelOptions: ModelOptions;
+  try {
+    modelOptions = validateModelOptions(
+      parseStrictJson(rawOptions ?? '{}'),
+      'the modelOptions metadata',
+    );
+  } catch (error) {
+    throw new FileFormatError(
+      path,
+      `has malformed modelOptions metadata ${JSON.stringify(rawOptions)}: ${(error as Error).message}`,
+    );
+  }
   return {
     architecture,
     modelOptions,
     dataset,
-    seed: seed === undefined ? undefined : Number(seed),
+    seed: seed === undefined ? undefined : parseSeed(path, seed),
     extra,
   };
+}
+
+/** A seed as written by `String(seed)`: a safe integer in decimal, nothing else. */
+function parseSeed(path: string, text: string): number {
+  const seed = Number(text);
+  if (!/^-?(0|[1-9]\d*)$/.test(text) || !Number.isSafeInteger(seed)) {
+    throw new FileFormatError(
+      path,
+      `has seed metadata ${JSON.stringify(text)}; expected an integer`,
+    );
+  }
+  return seed;
 }
 
 /**

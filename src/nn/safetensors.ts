@@ -14,6 +14,7 @@ import {
 } from 'node:fs';
 import { tensor, Tensor, type DType } from '../tensor/index.js';
 import { FileFormatError } from '../util/errors.js';
+import { decodeUtf8, isJsonObject, parseStrictJson } from '../util/json.js';
 
 const TO_FILE: Partial<Record<DType, string>> = {
   float32: 'F32',
@@ -100,65 +101,127 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-/** Parses safetensors bytes; `file` names the source in errors. */
+/** A tensor entry of a header, validated. */
+interface Entry {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+const ENTRY_KEYS = ['data_offsets', 'dtype', 'shape'];
+
+/**
+ * Parses safetensors bytes; `file` names the source in errors. The whole header is validated
+ * before any tensor is made: one UTF-8 JSON object with no duplicate keys, each tensor entry
+ * exactly `{dtype, shape, data_offsets}` with a known dtype, a shape of non-negative integers and
+ * two offsets whose span is the shape's size, the tensors contiguous and covering the data
+ * exactly, and `__metadata__` (when present) a map of strings to strings.
+ */
 export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsFile {
   const fail = (message: string): never => {
     throw new FileFormatError(file, `not a valid safetensors file: ${message}`);
   };
   if (bytes.length < 8) fail(`${bytes.length} bytes is shorter than the 8-byte header length`);
-  const headerLength = Number(
-    new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true),
-  );
-  if (headerLength > bytes.length - 8)
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+  if (headerLength > BigInt(bytes.length - 8))
     fail(`header length ${headerLength} exceeds the file size ${bytes.length} (truncated?)`);
-  let header: Record<string, unknown>;
+  const dataStart = 8 + Number(headerLength);
+  if (bytes[8] !== 0x7b || headerLength === 0n) fail("header does not start with '{'");
+  let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<
-      string,
-      unknown
-    >;
+    header = parseStrictJson(decodeUtf8(bytes.subarray(8, dataStart)));
   } catch (error) {
     return fail(`header is not JSON (${(error as Error).message})`);
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header))
-    fail('header is not a JSON object');
-  const dataStart = 8 + headerLength;
+  if (!isJsonObject(header)) return fail('header is not a JSON object');
   const dataLength = bytes.length - dataStart;
-  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
-  const entries = Object.entries(header).filter(([k]) => k !== '__metadata__');
-  const tensors = new Map<string, Tensor>();
-  let covered = 0;
-  try {
-    for (const [name, raw] of entries) {
-      const entry = raw as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
-      const kind = FROM_FILE[entry.dtype ?? ''];
-      if (!kind) fail(`tensor '${name}' has unsupported dtype ${entry.dtype}`);
-      if (!Array.isArray(entry.shape) || entry.shape.some((d) => !Number.isInteger(d) || d < 0)) {
-        fail(`tensor '${name}' has an invalid shape ${JSON.stringify(entry.shape)}`);
+  const metadata: Record<string, string> = {};
+  const entries: Entry[] = [];
+  for (const [name, raw] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      if (!isJsonObject(raw)) fail('__metadata__ is not an object of strings');
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+        if (typeof v !== 'string')
+          fail(`__metadata__ '${k}' is ${JSON.stringify(v)}, not a string`);
+        Object.defineProperty(metadata, k, {
+          value: v,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
-      const [begin, end] = (entry.data_offsets ?? [NaN, NaN]) as [number, number];
-      if (!Number.isInteger(begin) || !Number.isInteger(end) || begin > end || end > dataLength) {
-        fail(
-          `tensor '${name}' has data offsets [${begin}, ${end}] outside the ${dataLength} data bytes (truncated?)`,
-        );
-      }
-      const count = entry.shape!.reduce((a, b) => a * b, 1);
-      if (end - begin !== count * kind.bytes) {
-        fail(
-          `tensor '${name}' has ${end - begin} bytes but shape [${entry.shape}] of ${entry.dtype} needs ${count * kind.bytes}`,
-        );
-      }
-      covered += end - begin;
-      // Copy into an aligned buffer: typed arrays need aligned offsets.
-      const slice = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end));
-      tensors.set(name, tensor(viewAs(slice, kind.dtype), entry.shape!, { dtype: kind.dtype }));
+      continue;
     }
-    if (covered !== dataLength) fail(`tensors cover ${covered} of ${dataLength} data bytes`);
+    entries.push(parseEntry(name, raw, dataLength, fail));
+  }
+  // Sorted by offsets, each tensor must start where the previous one ended: no overlap, no hole.
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  for (const e of sorted) {
+    if (e.begin !== at) {
+      fail(
+        e.begin < at
+          ? `tensor '${e.name}' at [${e.begin}, ${e.end}] overlaps another tensor's bytes (up to ${at})`
+          : `data bytes [${at}, ${e.begin}) belong to no tensor`,
+      );
+    }
+    at = e.end;
+  }
+  if (at !== dataLength) fail(`tensors cover ${at} of ${dataLength} data bytes`);
+  const tensors = new Map<string, Tensor>();
+  try {
+    for (const e of entries) {
+      // Copy into an aligned buffer: typed arrays need aligned offsets.
+      const slice = new Uint8Array(bytes.subarray(dataStart + e.begin, dataStart + e.end));
+      tensors.set(e.name, tensor(viewAs(slice, e.dtype), e.shape, { dtype: e.dtype }));
+    }
   } catch (error) {
     for (const t of tensors.values()) t.dispose();
     throw error;
   }
   return { tensors, metadata };
+}
+
+function parseEntry(
+  name: string,
+  raw: unknown,
+  dataLength: number,
+  fail: (message: string) => never,
+): Entry {
+  if (!isJsonObject(raw)) return fail(`tensor '${name}' is ${JSON.stringify(raw)}, not an object`);
+  const keys = Object.keys(raw).sort();
+  if (keys.length !== ENTRY_KEYS.length || keys.some((k, i) => k !== ENTRY_KEYS[i])) {
+    fail(
+      `tensor '${name}' has keys ${keys.join(', ') || '(none)'}; expected exactly dtype, shape, data_offsets`,
+    );
+  }
+  const { dtype, shape, data_offsets: offsets } = raw;
+  const kind =
+    typeof dtype === 'string' && Object.hasOwn(FROM_FILE, dtype) ? FROM_FILE[dtype] : null;
+  if (!kind) return fail(`tensor '${name}' has unsupported dtype ${JSON.stringify(dtype)}`);
+  const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+  if (!Array.isArray(shape) || !shape.every(isCount))
+    fail(`tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount))
+    fail(
+      `tensor '${name}' has data_offsets ${JSON.stringify(offsets)}; expected two non-negative integers`,
+    );
+  const [begin, end] = offsets as [number, number];
+  if (begin > end || end > dataLength) {
+    fail(
+      `tensor '${name}' has data offsets [${begin}, ${end}] outside the ${dataLength} data bytes (truncated?)`,
+    );
+  }
+  const dims = shape as number[];
+  const count = dims.reduce((a, b) => a * b, 1);
+  if (!Number.isSafeInteger(count * kind.bytes) || end - begin !== count * kind.bytes) {
+    fail(
+      `tensor '${name}' has ${end - begin} bytes but shape [${dims}] of ${dtype} needs ${count * kind.bytes}`,
+    );
+  }
+  return { name, dtype: kind.dtype, shape: dims, begin, end };
 }
 
 function viewAs(

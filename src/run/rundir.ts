@@ -19,6 +19,7 @@ import { loadSafetensors, saveSafetensors, writeFileAtomic } from '../nn/safeten
 import type { Predictions, SetPredictions } from '../models/predict.js';
 import { dispose, tensor, versions, type Tensor } from '../tensor/index.js';
 import { FileFormatError } from '../util/errors.js';
+import { parseStrictJson } from '../util/json.js';
 import type { LoopState } from '../unlearn/loop.js';
 import type { History, RunMetrics } from './metrics.js';
 
@@ -272,7 +273,11 @@ export interface RunCheckpoint {
   state: LoopState;
 }
 
-/** Reads `checkpoint.safetensors` of a run directory, or returns null when there is none. */
+/**
+ * Reads `checkpoint.safetensors` of a run directory, or returns null when there is none. Every
+ * field is checked before the state is handed on: a damaged checkpoint is refused with the field
+ * named, never resumed into a different run.
+ */
 export function loadRunCheckpoint(dir: string): RunCheckpoint | null {
   const path = join(dir, RUN_FILES.checkpoint);
   if (!existsSync(path)) return null;
@@ -281,13 +286,53 @@ export function loadRunCheckpoint(dir: string): RunCheckpoint | null {
     const m = file.metadata;
     if (m.format !== RESUME_FORMAT)
       throw new FileFormatError(path, `is not a Lethe run checkpoint (format '${m.format}')`);
-    const json = <T>(key: string): T => {
+    const bad = (field: string, expected: string, got?: unknown): never => {
+      throw new FileFormatError(
+        path,
+        `has ${field} ${got === undefined ? 'missing' : JSON.stringify(got)}; expected ${expected} (a damaged checkpoint: remove it to start over)`,
+      );
+    };
+    const json = (key: string): unknown => {
+      if (m[key] === undefined) bad(`'${key}' metadata`, 'JSON');
       try {
-        return JSON.parse(m[key]) as T;
+        return parseStrictJson(m[key]);
       } catch {
-        throw new FileFormatError(path, `has malformed '${key}' metadata: ${m[key]}`);
+        return bad(`'${key}' metadata`, 'JSON', m[key]);
       }
     };
+    const count = (key: string, min: number): number => {
+      const text = m[key];
+      if (
+        text === undefined ||
+        !/^(0|[1-9]\d*)$/.test(text) ||
+        !Number.isSafeInteger(+text) ||
+        +text < min
+      )
+        bad(`'${key}' metadata`, `an integer ≥ ${min}`, text);
+      return Number(text);
+    };
+    const epoch = count('epoch', 1);
+    const step = count('step', 0);
+    const seconds = Number(m.seconds);
+    if (
+      m.seconds === undefined ||
+      m.seconds.trim() === '' ||
+      !Number.isFinite(seconds) ||
+      seconds < 0
+    )
+      bad(`'seconds' metadata`, 'a finite number ≥ 0', m.seconds);
+    const rng = json('rng');
+    if (
+      !Array.isArray(rng) ||
+      rng.length !== 4 ||
+      !rng.every((v) => Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 32) ||
+      rng.every((v) => v === 0)
+    )
+      bad(`'rng' metadata`, 'a generator state of four 32-bit integers, not all zero', rng);
+    const identity = checkIdentity(json('identity'), bad);
+    const scheduler = checkScheduler(json('scheduler'), bad);
+    const optimizerMeta = checkOptimizerMeta(json('optimizer'), bad);
+
     const get = (name: string): Tensor => {
       const t = file.tensors.get(name);
       if (!t) throw new FileFormatError(path, `has no '${name}' tensor`);
@@ -298,21 +343,22 @@ export function loadRunCheckpoint(dir: string): RunCheckpoint | null {
     for (const [name, t] of file.tensors) {
       if (name.startsWith('model.')) model.set(name.slice('model.'.length), t);
       else if (name.startsWith('optimizer.')) optimizer[name.slice('optimizer.'.length)] = t;
+      else if (name !== 'history.epochs' && name !== 'history.steps')
+        throw new FileFormatError(path, `has an unexpected tensor '${name}'`);
     }
+    if (model.size === 0) throw new FileFormatError(path, "has no 'model.*' tensors");
+    checkOptimizerState(optimizer, optimizerMeta, step, bad);
+    const history = checkHistory(get('history.epochs'), get('history.steps'), epoch, step, bad);
     const state: LoopState = {
-      epoch: Number(m.epoch),
-      step: Number(m.step),
-      seconds: Number(m.seconds),
-      history: historyFrom(
-        get('history.epochs').data<'float64'>(),
-        get('history.steps').data<'float64'>(),
-      ),
-      rng: json<number[]>('rng'),
+      epoch,
+      step,
+      seconds,
+      history,
+      rng: rng as number[],
       model,
-      optimizer: { tensors: optimizer, meta: json('optimizer') },
-      scheduler: json<Record<string, unknown> | null>('scheduler'),
+      optimizer: { tensors: optimizer, meta: optimizerMeta as never },
+      scheduler,
     };
-    const identity = json<RunIdentity>('identity');
     // The history tensors are read; the rest now belongs to the caller.
     dispose([get('history.epochs'), get('history.steps')]);
     return { identity, state };
@@ -320,6 +366,198 @@ export function loadRunCheckpoint(dir: string): RunCheckpoint | null {
     dispose([...file.tensors.values()]);
     throw error;
   }
+}
+
+type Bad = (field: string, expected: string, got?: unknown) => never;
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The identity a run compares with its own: the fields of {@link RunIdentity}, typed. */
+function checkIdentity(v: unknown, bad: Bad): RunIdentity {
+  if (!isObject(v)) return bad('identity', 'an object', v);
+  const str = (key: string): void => {
+    if (typeof v[key] !== 'string') bad(`identity.${key}`, 'a string', v[key]);
+  };
+  for (const key of ['method', 'data', 'model', 'forget', 'forgetDigest']) str(key);
+  if (v.command !== 'train' && v.command !== 'unlearn')
+    bad('identity.command', "'train' or 'unlearn'", v.command);
+  if (!Number.isSafeInteger(v.seed)) bad('identity.seed', 'an integer', v.seed);
+  if (!isObject(v.modelOptions)) bad('identity.modelOptions', 'an object', v.modelOptions);
+  if (!isObject(v.options)) bad('identity.options', 'an object', v.options);
+  if (v.from !== undefined) str('from');
+  return v as unknown as RunIdentity;
+}
+
+function checkScheduler(v: unknown, bad: Bad): Record<string, unknown> | null {
+  if (v === null) return null;
+  if (!isObject(v)) return bad('scheduler', 'null or an object', v);
+  if (!Number.isSafeInteger(v.lastEpoch) || (v.lastEpoch as number) < 0)
+    bad('scheduler.lastEpoch', 'an integer ≥ 0', v.lastEpoch);
+  if (!Number.isSafeInteger(v.stepCount) || (v.stepCount as number) < 0)
+    bad('scheduler.stepCount', 'an integer ≥ 0', v.stepCount);
+  for (const key of ['baseLrs', 'lastLr']) {
+    const a = v[key];
+    if (
+      !Array.isArray(a) ||
+      a.length === 0 ||
+      !a.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0)
+    )
+      bad(`scheduler.${key}`, 'a list of finite learning rates ≥ 0', a);
+  }
+  return v;
+}
+
+interface OptimizerMetaShape {
+  format: string;
+  paramGroups: (Record<string, unknown> & { params: number[] })[];
+  state: Record<string, Record<string, number>>;
+}
+
+function checkOptimizerMeta(v: unknown, bad: Bad): OptimizerMetaShape {
+  if (!isObject(v)) return bad('optimizer', 'an object', v);
+  if (v.format !== 'lethe.optim/1') bad('optimizer.format', "'lethe.optim/1'", v.format);
+  const groups = v.paramGroups;
+  if (!Array.isArray(groups) || groups.length === 0)
+    bad('optimizer.paramGroups', 'a non-empty list', groups);
+  const ids = new Set<number>();
+  (groups as unknown[]).forEach((g, i) => {
+    if (!isObject(g)) return bad(`optimizer.paramGroups[${i}]`, 'an object', g);
+    if (!Array.isArray(g.params) || g.params.length === 0)
+      bad(`optimizer.paramGroups[${i}].params`, 'a non-empty list of parameter ids', g.params);
+    for (const id of g.params as unknown[]) {
+      if (!Number.isSafeInteger(id) || (id as number) < 0 || ids.has(id as number))
+        bad(`optimizer.paramGroups[${i}].params`, 'distinct integer ids ≥ 0', g.params);
+      ids.add(id as number);
+    }
+    if (typeof g.lr !== 'number' || !Number.isFinite(g.lr) || g.lr < 0)
+      bad(`optimizer.paramGroups[${i}].lr`, 'a finite number ≥ 0', g.lr);
+    for (const [key, x] of Object.entries(g)) {
+      const finite = (y: unknown): boolean => typeof y === 'number' && Number.isFinite(y);
+      const ok =
+        key === 'params' ||
+        typeof x === 'boolean' ||
+        finite(x) ||
+        (Array.isArray(x) && x.every(finite));
+      if (!ok) bad(`optimizer.paramGroups[${i}].${key}`, 'a finite number or a boolean', x);
+    }
+  });
+  if (!isObject(v.state)) return bad('optimizer.state', 'an object', v.state);
+  for (const [id, entry] of Object.entries(v.state)) {
+    if (!/^(0|[1-9]\d*)$/.test(id) || !ids.has(Number(id)))
+      bad('optimizer.state', `state only for parameters ${[...ids].join(', ')}`, id);
+    if (!isObject(entry)) return bad(`optimizer.state.${id}`, 'an object of numbers', entry);
+    for (const [k, x] of Object.entries(entry))
+      if (typeof x !== 'number' || !Number.isFinite(x) || x < 0)
+        bad(`optimizer.state.${id}.${k}`, 'a finite number ≥ 0', x);
+  }
+  return v as unknown as OptimizerMetaShape;
+}
+
+/**
+ * The per-parameter state an optimizer keeps once it has stepped, by its hyper-parameters:
+ * SGD's momentum buffer (when momentum ≠ 0), Adam's and AdamW's moments and step count.
+ */
+function expectedStateKeys(group: Record<string, unknown>): string[] {
+  if ('betas' in group)
+    return ['exp_avg', 'exp_avg_sq', 'step', ...(group.amsgrad === true ? ['max_exp_avg_sq'] : [])];
+  if ('momentum' in group && group.momentum !== 0) return ['momentum_buffer'];
+  return [];
+}
+
+/**
+ * Every parameter has the state its optimizer keeps after `step` steps, and nothing else: a
+ * checkpoint with the momentum removed would otherwise resume with the momentum restarted.
+ */
+function checkOptimizerState(
+  tensors: Record<string, Tensor>,
+  meta: OptimizerMetaShape,
+  step: number,
+  bad: Bad,
+): void {
+  const have = new Map<number, Set<string>>();
+  for (const [id, entry] of Object.entries(meta.state))
+    have.set(Number(id), new Set(Object.keys(entry)));
+  for (const [name, t] of Object.entries(tensors)) {
+    const m = /^state\.(0|[1-9]\d*)\.(.+)$/.exec(name);
+    if (!m) return bad(`tensor 'optimizer.${name}'`, "a name 'optimizer.state.<id>.<key>'", name);
+    const id = Number(m[1]);
+    if (!meta.paramGroups.some((g) => g.params.includes(id)))
+      bad(`tensor 'optimizer.${name}'`, 'state of a parameter of the optimizer', name);
+    if (!isFloat(t)) bad(`tensor 'optimizer.${name}'`, 'a floating-point tensor', t.dtype);
+    const keys = have.get(id) ?? new Set<string>();
+    if (keys.has(m[2])) bad(`optimizer state ${id}.${m[2]}`, 'one value', 'twice');
+    have.set(id, keys.add(m[2]));
+  }
+  for (const group of meta.paramGroups) {
+    const expected = step > 0 ? expectedStateKeys(group) : [];
+    for (const id of group.params) {
+      const keys = have.get(id) ?? new Set<string>();
+      for (const key of expected)
+        if (!keys.has(key))
+          bad(
+            `no optimizer state '${key}' for parameter ${id}, but`,
+            `it after ${step} steps`,
+            undefined,
+          );
+      if (step > 0) {
+        for (const key of keys)
+          if (!expected.includes(key))
+            bad(
+              `optimizer state '${key}' for parameter ${id}`,
+              `only ${expected.join(', ') || 'no state'}`,
+              key,
+            );
+      } else if (keys.size)
+        bad(`optimizer state for parameter ${id}`, 'none before the first step', [...keys]);
+    }
+  }
+}
+
+function isFloat(t: Tensor): boolean {
+  return (
+    t.dtype === 'float32' ||
+    t.dtype === 'float64' ||
+    t.dtype === 'float16' ||
+    t.dtype === 'bfloat16'
+  );
+}
+
+/** The history tensors: rows of finite numbers, epochs ≤ `epoch` in order, steps 0..step-1. */
+function checkHistory(
+  epochsT: Tensor,
+  stepsT: Tensor,
+  epoch: number,
+  step: number,
+  bad: Bad,
+): History {
+  for (const [name, t] of [
+    ['history.epochs', epochsT],
+    ['history.steps', stepsT],
+  ] as const) {
+    if (t.dtype !== 'float64' || t.shape.length !== 2 || t.shape[1] !== 4)
+      bad(`tensor '${name}'`, 'float64 rows of 4', `${t.dtype} [${t.shape}]`);
+  }
+  const history = historyFrom(epochsT.data<'float64'>(), stepsT.data<'float64'>());
+  let last = -1;
+  history.epochs.forEach((r, i) => {
+    if (!Number.isInteger(r.epoch) || r.epoch <= last || r.epoch > epoch)
+      bad(`history.epochs[${i}].epoch`, `increasing epochs in 0..${epoch}`, r.epoch);
+    last = r.epoch;
+    for (const key of ['forget', 'retain', 'test'] as const)
+      if (!(r[key] >= 0 && r[key] <= 1))
+        bad(`history.epochs[${i}].${key}`, 'an accuracy in [0, 1]', r[key]);
+  });
+  if (history.steps.length !== step)
+    bad("tensor 'history.steps'", `${step} rows, one per step`, history.steps.length);
+  history.steps.forEach((r, i) => {
+    if (r.step !== i) bad(`history.steps[${i}].step`, String(i), r.step);
+    for (const key of ['facc', 'racc'] as const)
+      if (!(r[key] >= 0 && r[key] <= 1) && !Number.isNaN(r[key]))
+        bad(`history.steps[${i}].${key}`, 'an accuracy in [0, 1]', r[key]);
+    if (!Number.isFinite(r.loss)) bad(`history.steps[${i}].loss`, 'a finite number', r.loss);
+  });
+  return history;
 }
 
 /** Frees a loaded checkpoint's tensors. */

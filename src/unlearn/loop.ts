@@ -322,7 +322,7 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
       let firstEpoch = 1;
       const resume = input.resume;
       if (resume) {
-        checkResumable(resume, options.epochs, scheduler !== null);
+        checkResumable(resume, options.epochs, scheduler !== null, optimizer);
         model.loadStateDict(resume.model);
         // The saved hyper-parameters are validated by the optimizer that loads them.
         optimizer.fromTensors(resume.optimizer.tensors, resume.optimizer.meta as never);
@@ -410,7 +410,12 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
 }
 
 /** Refuses a saved state this run cannot continue from. */
-function checkResumable(state: LoopState, epochs: number, scheduled: boolean): void {
+function checkResumable(
+  state: LoopState,
+  epochs: number,
+  scheduled: boolean,
+  optimizer: AnyOptimizer,
+): void {
   if (!Number.isInteger(state.epoch) || state.epoch < 1 || state.epoch >= epochs) {
     throw new OptionError(
       `Expected a saved state after one of epochs 1..${epochs - 1} of this ${epochs}-epoch run but it was saved after epoch ${state.epoch}`,
@@ -420,6 +425,28 @@ function checkResumable(state: LoopState, epochs: number, scheduled: boolean): v
     throw new OptionError(
       `The saved state ${state.scheduler ? 'has' : 'has no'} learning-rate schedule but this run ${scheduled ? 'has one' : 'has none'}`,
     );
+  }
+  // Saved state that does not fit its parameter would broadcast, or fail mid-step.
+  const params = new Map<number, Tensor>();
+  state.optimizer.meta.paramGroups.forEach((g, i) =>
+    g.params.forEach((id, j) => {
+      const p = optimizer.paramGroups[i]?.params[j];
+      if (p) params.set(id, p);
+    }),
+  );
+  for (const [name, t] of Object.entries(state.optimizer.tensors)) {
+    const id = Number(/^state\.(\d+)\./.exec(name)?.[1]);
+    const p = params.get(id);
+    if (p === undefined) {
+      throw new OptionError(
+        `The saved optimizer state '${name}' is for parameter ${id}, which this run's optimizer does not have`,
+      );
+    }
+    if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
+      throw new OptionError(
+        `The saved optimizer state '${name}' has shape [${t.shape.join(', ')}] but parameter ${id} has shape [${p.shape.join(', ')}]`,
+      );
+    }
   }
 }
 

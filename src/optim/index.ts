@@ -51,3 +51,10 @@ export {
   type LinearWarmupOptions,
   type SequentialLROptions,
 } from './scheduler.js';
+export {
+  GradScaler,
+  GRAD_SCALER_DEFAULTS,
+  type GradScalerOptions,
+  type GradScalerState,
+  type ScalableOptimizer,
+} from './grad-scaler.js';

@@ -3,8 +3,30 @@
  * registered by name, so `namedParameters()` and `stateDict()` produce PyTorch's dotted keys and
  * checkpoints move both ways.
  */
-import { noGrad, Tensor, TensorArgumentError } from '../tensor/index.js';
+import { noGrad, Tensor, TensorArgumentError, type MemoryFormat } from '../tensor/index.js';
 import { keep } from '../tensor/scope.js';
+
+/** What `Module.to` converts: the device, and the memory format of 4-D parameters and buffers. */
+export interface ModuleToOptions {
+  device?: string;
+  /**
+   * `'channelsLast'` lays 4-D tensors (convolution weights) out as NHWC, as PyTorch's
+   * `module.to(memory_format=torch.channels_last)`; `'contiguous'` converts them back. Values,
+   * shapes and state-dict keys do not change.
+   */
+  memoryFormat?: MemoryFormat;
+}
+
+/**
+ * Called after `forward` with the module, its input and its output; returning a tensor replaces
+ * the output (PyTorch's `register_forward_hook`).
+ */
+export type ForwardHook = (module: Module, input: Tensor, output: Tensor) => Tensor | void;
+
+/** Removes the hook it was returned for (PyTorch's `RemovableHandle`). */
+export interface RemovableHandle {
+  remove(): void;
+}
 
 /** Thrown by `loadStateDict` when keys or shapes do not match. */
 export class StateDictError extends TensorArgumentError {
@@ -32,6 +54,51 @@ export abstract class Module {
   private readonly _modules = new Map<string, Module>();
 
   abstract forward(x: Tensor): Tensor;
+
+  /**
+   * Runs `hook` after every `forward` of this module (PyTorch's `register_forward_hook`). Lethe
+   * calls `forward` directly, so the hook is installed on the instance; `clone()` copies it, as
+   * `copy.deepcopy` copies PyTorch's hooks. A replaced output's handle is disposed (its storage
+   * lives on wherever it is still used, autograd included).
+   *
+   * @example
+   * // Logits in float32 whatever precision the layers ran in:
+   * const handle = model.registerForwardHook((_m, _x, out) => out.float());
+   * handle.remove();
+   */
+  registerForwardHook(hook: ForwardHook): RemovableHandle {
+    const self = this as this & { _forwardHooks?: ForwardHook[] };
+    if (!Object.prototype.hasOwnProperty.call(self, '_forwardHooks')) {
+      self._forwardHooks = [];
+      // An own `forward` that runs the class's forward, then the hooks of whichever instance
+      // it is called on (a clone carries the hooks it copied).
+      const forward = function (this: Module & { _forwardHooks: ForwardHook[] }, x: Tensor) {
+        let out = (Object.getPrototypeOf(this) as Module).forward.call(this, x);
+        for (const h of [...this._forwardHooks]) {
+          const replaced = h(this, x, out);
+          if (replaced instanceof Tensor && replaced !== out) {
+            out.dispose();
+            out = replaced;
+          }
+        }
+        return out;
+      };
+      Object.defineProperty(self, 'forward', {
+        value: forward,
+        writable: true,
+        configurable: true,
+        enumerable: false,
+      });
+    }
+    const hooks = self._forwardHooks!;
+    hooks.push(hook);
+    return {
+      remove: () => {
+        const i = hooks.indexOf(hook);
+        if (i >= 0) hooks.splice(i, 1);
+      },
+    };
+  }
 
   /** Registers a parameter (made a kept leaf that requires grad) and returns it. */
   protected registerParameter(name: string, value: Tensor | null): Tensor {
@@ -170,19 +237,37 @@ export abstract class Module {
     for (const p of this.parameters()) p.grad = null;
   }
 
-  /** Moves every parameter and buffer to `device` (in place; the module keeps its identity). */
-  to(device: string): this {
+  /**
+   * Moves every parameter and buffer to a device, and/or lays 4-D ones out in a memory format:
+   * `model.to('cuda')`, `model.to({ memoryFormat: 'channelsLast' })`. In place: the module keeps
+   * its identity, but converted parameters are new tensors (build optimizers afterwards).
+   */
+  to(target: string | ModuleToOptions): this {
+    const { device, memoryFormat } = typeof target === 'string' ? { device: target } : target;
+    const convert = (t: Tensor): Tensor | null => {
+      const move = device !== undefined && t.device !== device;
+      const relayout =
+        memoryFormat !== undefined &&
+        memoryFormat !== 'preserve' &&
+        t.ndim === 4 &&
+        !t.isContiguous({ memoryFormat });
+      if (!move && !relayout) return null;
+      return noGrad(() =>
+        t.to({ ...(move ? { device } : {}), ...(relayout ? { memoryFormat } : {}) }),
+      );
+    };
     for (const [, module] of this.namedModules()) {
       for (const [name, p] of module._parameters) {
-        if (!p || p.device === device) continue;
-        const moved = noGrad(() => p.to({ device }));
+        const moved = p && convert(p);
+        if (!p || !moved) continue;
         module._parameters.set(name, keep(moved));
         moved.requiresGrad_(p.requiresGrad);
         p.dispose();
       }
       for (const [name, b] of module._buffers) {
-        if (!b || b.device === device) continue;
-        module._buffers.set(name, keep(b.to({ device })));
+        const moved = b && convert(b);
+        if (!b || !moved) continue;
+        module._buffers.set(name, keep(moved));
         b.dispose();
       }
     }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { main } from '../src/cli/main.js';
 import { loadCheckpoint } from '../src/models/index.js';
-import { loadRunPredictions, saveRunPredictions } from '../src/run/rundir.js';
+import { loadRunPredictions, rewriteRunFiles } from '../src/run/rundir.js';
 import { memory } from '../src/tensor/index.js';
 import { syntheticPair } from './unlearn-helpers.js';
 
@@ -353,10 +353,9 @@ test('lethe compare summarises every method over seeds, resumes, and refuses mis
   const saved = loadRunPredictions(old)!;
   assert.ok(saved.val, 'runs save their val predictions');
   delete saved.val;
-  saveRunPredictions(old, saved);
   const oldMetrics = JSON.parse(readFileSync(join(old, 'metrics.json'), 'utf8'));
   delete oldMetrics.accuracy.val;
-  writeFileSync(join(old, 'metrics.json'), JSON.stringify(oldMetrics));
+  rewriteRunFiles(old, { predictions: saved, metrics: oldMetrics });
   const evaluated = await lethe('eval', old, '--oracle', join(out, 'retrain', 'seed-0'));
   assert.equal(evaluated.code, 0, evaluated.err);
   const restored = JSON.parse(readFileSync(join(old, 'metrics.json'), 'utf8'));

@@ -22,23 +22,20 @@ import {
 import { renderRunReport, writeReport } from '../report/index.js';
 import type { Accuracies, RunMetrics } from '../run/metrics.js';
 import {
+  commitRun,
   disposeCheckpoint,
   getLetheVersion,
   isCompleteRun,
   loadRunCheckpoint,
-  removeRunCheckpoint,
   saveRunCheckpoint,
   loadRunModel,
   readConfig,
   readMetrics,
+  rewriteRunFiles,
   RUN_FILES,
   runVersions,
-  saveRunModel,
-  saveRunPredictions,
   loadRunPredictions,
-  writeConfig,
-  writeMetrics,
-  writeRunSplit,
+  verifyRun,
   type RunConfig,
   type RunIdentity,
 } from '../run/rundir.js';
@@ -212,13 +209,14 @@ export async function trainRun(input: TrainRunInput): Promise<RunMetrics> {
     createdAt: new Date().toISOString(),
     versions: runVersions(),
   };
-  writeConfig(input.out, config);
-  writeRunSplit(input.out, result.split);
-  saveRunModel(input.out, result.model, config);
-  saveRunPredictions(input.out, result.final);
-  writeMetrics(input.out, result.metrics);
-  removeRunCheckpoint(input.out);
-  await writeRunReport(input.out);
+  commitRun(input.out, {
+    config,
+    split: result.split,
+    model: result.model,
+    predictions: result.final,
+    metrics: result.metrics,
+    report: await runReportHtml(config, result.metrics),
+  });
   result.model.dispose();
   return result.metrics;
 }
@@ -260,11 +258,7 @@ export function runOptions(
 /** Loads the original run, draws the split, runs the method and writes the run directory. */
 export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
   applyThreads(input);
-  if (!isCompleteRun(input.from)) {
-    throw new OptionError(
-      `--from ${input.from}: not a finished Lethe run directory (expected ${RUN_FILES.config}, ${RUN_FILES.model}, ${RUN_FILES.metrics})`,
-    );
-  }
+  verifyRun(input.from);
   const original = readConfig(input.from);
   const data = await getData(original.data);
   const method = getMethod(input.method);
@@ -332,14 +326,14 @@ export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
     createdAt: new Date().toISOString(),
     versions: runVersions(),
   };
-  mkdirSync(input.out, { recursive: true });
-  writeConfig(input.out, config);
-  writeRunSplit(input.out, split);
-  saveRunModel(input.out, result.model, config);
-  saveRunPredictions(input.out, result.final);
-  writeMetrics(input.out, result.metrics);
-  removeRunCheckpoint(input.out);
-  await writeRunReport(input.out, input.oracle);
+  commitRun(input.out, {
+    config,
+    split,
+    model: result.model,
+    predictions: result.final,
+    metrics: result.metrics,
+    report: await runReportHtml(config, result.metrics, input.oracle),
+  });
   result.model.dispose();
   return result.metrics;
 }
@@ -381,24 +375,34 @@ export function predictionsForSplit(saved: SetPredictions, split: Split): SetPre
   return { forget, retain, test, ...(val ? { val } : {}) };
 }
 
-/** Renders `report.html` of a run directory from its files. */
+/** Renders `report.html` of a finished run directory from its files (committing it again). */
 export async function writeRunReport(
   dir: string,
   oracle?: Accuracies,
   out = join(dir, RUN_FILES.report),
 ): Promise<string> {
-  const config = readConfig(dir);
+  verifyRun(dir);
   const metrics = readMetrics(dir);
+  const html = await runReportHtml(readConfig(dir), metrics, oracle);
+  if (resolve(out) === resolve(dir, RUN_FILES.report)) rewriteRunFiles(dir, { report: html });
+  else await writeReport(out, html);
+  return out;
+}
+
+/** A run's report.html. */
+async function runReportHtml(
+  config: RunConfig,
+  metrics: RunMetrics,
+  oracle?: Accuracies,
+): Promise<string> {
   const data = await getData(config.data).catch(() => null);
-  const html = renderRunReport({
+  return renderRunReport({
     metrics,
     config: config as unknown as Record<string, unknown>,
     classNames: data ? [...data.train.classNames] : undefined,
     title: `Lethe: ${config.method} on ${config.data} (${config.model}, forget ${config.forget})`,
     oracle: oracle ?? metrics.oracle?.accuracy,
   });
-  await writeReport(out, html);
-  return out;
 }
 
 /** The directory where trained originals (and oracles) are cached across runs. */
@@ -463,6 +467,7 @@ export function runPredictions(
   let p = predictionCache.get(key);
   if (!p) {
     p = (async () => {
+      verifyRun(dir);
       const config = readConfig(dir);
       const data = await getData(config.data);
       const split = readSplit(dir);
@@ -521,7 +526,7 @@ export async function evaluateRuns(
     }
     const metrics = withVal(readMetrics(dir), r.predictions);
     metrics.mia = membershipInference(r.predictions, r.config.seed);
-    writeMetrics(dir, metrics);
+    rewriteRunFiles(dir, { metrics });
     oracleResults.push({ dir, ...r, metrics });
   }
   const reference = oracleResults[0].split;
@@ -568,8 +573,8 @@ export async function evaluateRuns(
     for (const e of evaluated) e.metrics.neurips = neurips;
   }
   for (const e of evaluated) {
-    writeMetrics(e.dir, e.metrics);
-    await writeRunReport(e.dir, oracle.accuracy);
+    const report = await runReportHtml(readConfig(e.dir), e.metrics, oracle.accuracy);
+    rewriteRunFiles(e.dir, { metrics: e.metrics, report });
   }
   return evaluated.map((e) => e.metrics);
 }

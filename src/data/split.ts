@@ -3,8 +3,9 @@
  * Int32Array sorted ascending, and a run's split is saved as `split.json` so that retraining,
  * unlearning and evaluation all see exactly the same sets.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic.js';
 import { DataError, FileFormatError, OptionError } from '../util/errors.js';
 import { decodeUtf8, isJsonObject, parseStrictJson } from '../util/json.js';
 import { Rng, deriveSeed } from '../util/rng.js';
@@ -138,9 +139,8 @@ export function makeSplit(options: MakeSplitOptions): Split {
   return { seed, forgetSpec, forget, retain, val, test, trainSize, testSize };
 }
 
-/** Writes `split.json` into `runDir` atomically (a temp file, then rename); returns its path. */
-export function writeSplit(runDir: string, split: Split): string {
-  const file = join(runDir, SPLIT_FILE);
+/** A split as the bytes of `split.json`. */
+export function encodeSplit(split: Split): string {
   const body = {
     format: 'lethe-split',
     version: 1,
@@ -153,9 +153,13 @@ export function writeSplit(runDir: string, split: Split): string {
     val: Array.from(split.val),
     test: Array.from(split.test),
   };
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(tmp, JSON.stringify(body) + '\n');
-  renameSync(tmp, file);
+  return JSON.stringify(body) + '\n';
+}
+
+/** Writes `split.json` into `runDir` atomically (a temp file, then rename); returns its path. */
+export function writeSplit(runDir: string, split: Split): string {
+  const file = join(runDir, SPLIT_FILE);
+  writeFileAtomic(file, encodeSplit(split));
   return file;
 }
 

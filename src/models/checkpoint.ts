@@ -4,7 +4,7 @@
  */
 import { dispose } from '../tensor/index.js';
 import type { Module } from '../nn/module.js';
-import { loadSafetensors, saveSafetensors } from '../nn/safetensors.js';
+import { encodeSafetensors, loadSafetensors, writeFileAtomic } from '../nn/safetensors.js';
 import { FileFormatError } from '../util/errors.js';
 import { parseStrictJson } from '../util/json.js';
 import {
@@ -27,11 +27,11 @@ export interface CheckpointMeta {
 
 const FORMAT = 'lethe-checkpoint/1';
 
-/** Saves `model` and its metadata to `path` (atomically). */
-export function saveCheckpoint(path: string, model: Module, meta: CheckpointMeta): void {
+/** `model` and its metadata as the bytes of a checkpoint file. */
+export function encodeCheckpoint(model: Module, meta: CheckpointMeta): Uint8Array {
   const sd = model.stateDict();
   try {
-    saveSafetensors(path, sd, {
+    return encodeSafetensors(sd, {
       format: FORMAT,
       architecture: meta.architecture,
       modelOptions: JSON.stringify(meta.modelOptions),
@@ -42,6 +42,11 @@ export function saveCheckpoint(path: string, model: Module, meta: CheckpointMeta
   } finally {
     dispose([...sd.values()]);
   }
+}
+
+/** Saves `model` and its metadata to `path` (atomically). */
+export function saveCheckpoint(path: string, model: Module, meta: CheckpointMeta): void {
+  writeFileAtomic(path, encodeCheckpoint(model, meta));
 }
 
 /** Reads only a checkpoint's metadata (and validates the file). */

@@ -3,18 +3,13 @@
  * a JSON header `{name: {dtype, shape, data_offsets}, __metadata__: {string: string}}`, then the
  * raw little-endian data. Reading validates everything before a byte is used; writing is atomic.
  */
-import {
-  closeSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { tensor, Tensor, type DType } from '../tensor/index.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { FileFormatError } from '../util/errors.js';
 import { decodeUtf8, isJsonObject, parseStrictJson } from '../util/json.js';
+
+export { writeFileAtomic };
 
 const TO_FILE: Partial<Record<DType, string>> = {
   float32: 'F32',
@@ -32,23 +27,6 @@ const FROM_FILE: Record<string, { dtype: DType; bytes: number }> = {
   U8: { dtype: 'uint8', bytes: 1 },
   BOOL: { dtype: 'bool', bytes: 1 },
 };
-
-/** Writes `data` to `path` through a temporary file and a rename, so a crash never leaves half a file. */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    if (typeof data === 'string') writeSync(fd, data);
-    else writeSync(fd, data);
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw error;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
-}
 
 /** Serialises named tensors (and string metadata) into safetensors bytes. */
 export function encodeSafetensors(

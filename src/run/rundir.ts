@@ -8,14 +8,29 @@
  *   report.html        the self-contained report
  *   checkpoint.safetensors  while the run is in progress: its state after the last finished
  *                      epoch, to resume from (removed when the run finishes)
+ *   run.json           written last: the sha256 of every other file. A directory is a finished
+ *                      run only when run.json is there and every digest matches.
+ *
+ * A run is committed as a unit ({@link commitRun}): its files are written beside their names as
+ * `<file>.pending`, then run.json is renamed into place (the commit), then each pending file is
+ * renamed over its name. A crash before the commit leaves the previous run as it was; a crash
+ * after it leaves pending files whose digests are in run.json, which the next reader renames into
+ * place. So a directory holds the previous complete run or the new one, never a mix.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { readSplit, writeSplit, type Split } from '../data/split.js';
-import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from '../models/checkpoint.js';
+import { encodeSplit, readSplit, writeSplit, type Split } from '../data/split.js';
+import {
+  encodeCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+  type CheckpointMeta,
+} from '../models/checkpoint.js';
 import type { Classifier, ModelOptions } from '../models/registry.js';
 import type { Module } from '../nn/module.js';
-import { loadSafetensors, saveSafetensors, writeFileAtomic } from '../nn/safetensors.js';
+import { encodeSafetensors, loadSafetensors, saveSafetensors } from '../nn/safetensors.js';
+import { sweepTemporary, syncDir, writeFileAtomic, writeFileSynced } from '../util/atomic.js';
 import type { Predictions, SetPredictions } from '../models/predict.js';
 import { dispose, tensor, versions, type Tensor } from '../tensor/index.js';
 import { FileFormatError } from '../util/errors.js';
@@ -31,6 +46,7 @@ export const RUN_FILES = {
   report: 'report.html',
   predictions: 'predictions.safetensors',
   checkpoint: 'checkpoint.safetensors',
+  manifest: 'run.json',
 } as const;
 
 /** The resolved settings of a run, as written to `config.json`. */
@@ -72,10 +88,7 @@ export function runVersions(): RunConfig['versions'] {
 }
 
 function writeJson(path: string, value: unknown): void {
-  writeFileAtomic(
-    path,
-    `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`,
-  );
+  writeFileAtomic(path, jsonText(value));
 }
 
 function readJson<T>(path: string): T {
@@ -118,26 +131,222 @@ export function readRunSplit(dir: string): Split {
   return readSplit(dir);
 }
 
-export function saveRunModel(dir: string, model: Module, config: RunConfig): void {
-  const meta: CheckpointMeta = {
+function runModelMeta(config: RunConfig): CheckpointMeta {
+  return {
     architecture: config.model,
     modelOptions: config.modelOptions,
     dataset: config.data,
     seed: config.seed,
     extra: { method: config.method },
   };
-  saveCheckpoint(join(dir, RUN_FILES.model), model, meta);
+}
+
+export function saveRunModel(dir: string, model: Module, config: RunConfig): void {
+  saveCheckpoint(join(dir, RUN_FILES.model), model, runModelMeta(config));
 }
 
 export function loadRunModel(dir: string): Classifier {
   return loadCheckpoint(join(dir, RUN_FILES.model)).model;
 }
 
-/** True when `dir` holds a finished run (metrics written last). */
-export function isCompleteRun(dir: string): boolean {
-  return [RUN_FILES.config, RUN_FILES.model, RUN_FILES.metrics].every((f) =>
-    existsSync(join(dir, f)),
+/** What a finished run holds, for {@link commitRun}. */
+export interface RunContents {
+  config: RunConfig;
+  split: Split;
+  model: Module;
+  predictions: SetPredictions;
+  metrics: RunMetrics;
+  /** The rendered report.html. */
+  report: string;
+}
+
+/** The files of a committed run that can be rewritten (by evaluation, or a newer Lethe). */
+export interface RunRewrite {
+  metrics?: RunMetrics;
+  report?: string;
+  predictions?: SetPredictions;
+}
+
+const MANIFEST_FORMAT = 'lethe-run';
+const PENDING = '.pending';
+
+const sha256 = (data: Uint8Array | string): string =>
+  `sha256:${createHash('sha256').update(data).digest('hex')}`;
+
+function jsonText(value: unknown): string {
+  return `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`;
+}
+
+/**
+ * Writes a finished run into `dir` as one unit: every file, then run.json with their digests
+ * (the commit), then the checkpoint and any temporary files left by interrupted writes are
+ * removed. A `kill -9` at any point leaves `dir` holding the run it held before, or this one.
+ */
+export function commitRun(dir: string, run: RunContents): void {
+  mkdirSync(dir, { recursive: true });
+  recoverRun(dir);
+  commitFiles(
+    dir,
+    new Map<string, Uint8Array | string>([
+      [RUN_FILES.config, jsonText(run.config)],
+      [RUN_FILES.split, encodeSplit(run.split)],
+      [RUN_FILES.model, encodeCheckpoint(run.model, runModelMeta(run.config))],
+      [RUN_FILES.predictions, encodeRunPredictions(run.predictions)],
+      [RUN_FILES.metrics, jsonText(run.metrics)],
+      [RUN_FILES.report, run.report],
+    ]),
+    {},
   );
+  removeRunCheckpoint(dir);
+  sweepRun(dir);
+}
+
+/**
+ * Rewrites files of the finished run in `dir` (metrics and report after an evaluation) and
+ * commits again: a crash leaves the run as it was before, or with all the new files.
+ */
+export function rewriteRunFiles(dir: string, files: RunRewrite): void {
+  const manifest = verifyRun(dir);
+  const changed = new Map<string, Uint8Array | string>();
+  if (files.metrics) changed.set(RUN_FILES.metrics, jsonText(files.metrics));
+  if (files.report !== undefined) changed.set(RUN_FILES.report, files.report);
+  if (files.predictions)
+    changed.set(RUN_FILES.predictions, encodeRunPredictions(files.predictions));
+  commitFiles(dir, changed, manifest);
+  sweepRun(dir);
+}
+
+/** Writes `files` as pending, commits run.json (`kept`'s digests plus theirs), renames them in. */
+function commitFiles(
+  dir: string,
+  files: Map<string, Uint8Array | string>,
+  kept: Record<string, string>,
+): void {
+  const digests: Record<string, string> = { ...kept };
+  for (const [name, data] of files) {
+    writeFileSynced(join(dir, name + PENDING), data);
+    digests[name] = sha256(data);
+  }
+  syncDir(dir);
+  writeFileAtomic(
+    join(dir, RUN_FILES.manifest),
+    jsonText({ format: MANIFEST_FORMAT, version: 1, files: digests }),
+  );
+  for (const name of files.keys()) renameSync(join(dir, name + PENDING), join(dir, name));
+  syncDir(dir);
+}
+
+/** Removes temporary and stale pending files (after a commit, nothing pending is needed). */
+function sweepRun(dir: string): void {
+  sweepTemporary(dir, (name) => name.endsWith(PENDING) || /\.\d+\.\d+\.tmp$/.test(name));
+}
+
+/** run.json's digests by file name; null when there is no manifest. */
+function readManifest(dir: string): Record<string, string> | null {
+  const path = join(dir, RUN_FILES.manifest);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+  let m: unknown;
+  try {
+    m = parseStrictJson(text);
+  } catch (error) {
+    throw new FileFormatError(path, `is not valid JSON (${(error as Error).message})`);
+  }
+  const files = isObject(m) && m.format === MANIFEST_FORMAT && m.version === 1 ? m.files : null;
+  const required = [RUN_FILES.config, RUN_FILES.split, RUN_FILES.model, RUN_FILES.metrics];
+  if (
+    !isObject(files) ||
+    !Object.entries(files).every(
+      ([k, v]) =>
+        Object.values(RUN_FILES).includes(k as never) &&
+        typeof v === 'string' &&
+        /^sha256:[0-9a-f]{64}$/.test(v),
+    ) ||
+    !required.every((k) => Object.hasOwn(files, k))
+  ) {
+    throw new FileFormatError(
+      path,
+      `is not a Lethe run manifest (expected format "${MANIFEST_FORMAT}" version 1 with the sha256 of ${required.join(', ')}); remove the directory and rerun the run`,
+    );
+  }
+  return files as Record<string, string>;
+}
+
+/**
+ * Finishes a commit that a crash interrupted after run.json was written: each pending file whose
+ * digest is the one run.json records is renamed into place.
+ */
+function recoverRun(dir: string): void {
+  const manifest = readManifestQuietly(dir);
+  if (!manifest) return;
+  let moved = false;
+  for (const [name, digest] of Object.entries(manifest)) {
+    const pending = join(dir, name + PENDING);
+    if (!existsSync(pending)) continue;
+    if (sha256(readFileSync(pending)) === digest) {
+      renameSync(pending, join(dir, name));
+      moved = true;
+    }
+  }
+  if (moved) syncDir(dir);
+}
+
+function readManifestQuietly(dir: string): Record<string, string> | null {
+  try {
+    return readManifest(dir);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Checks that `dir` holds a finished run: run.json is there and every file it lists has its
+ * digest. Returns the digests; throws a {@link FileFormatError} that says what to do otherwise.
+ */
+export function verifyRun(dir: string): Record<string, string> {
+  if (!existsSync(dir))
+    throw new FileFormatError(dir, 'not a finished Lethe run directory: it does not exist');
+  recoverRun(dir);
+  const manifest = readManifest(dir);
+  if (!manifest) {
+    throw new FileFormatError(
+      dir,
+      `not a finished Lethe run directory: it has no ${RUN_FILES.manifest}, so its run was interrupted, is still running, or was made before Lethe recorded one; rerun the run into it (--resume continues an interrupted one) or remove it`,
+    );
+  }
+  for (const [name, digest] of Object.entries(manifest)) {
+    const path = join(dir, name);
+    let data: Buffer;
+    try {
+      data = readFileSync(path);
+    } catch {
+      throw new FileFormatError(
+        dir,
+        `not a finished Lethe run directory: ${name} is missing; rerun the run into it or remove it`,
+      );
+    }
+    if (sha256(data) !== digest) {
+      throw new FileFormatError(
+        dir,
+        `not a finished Lethe run directory: ${name} does not match its digest in ${RUN_FILES.manifest} (changed or damaged after the run finished); rerun the run into it or remove it`,
+      );
+    }
+  }
+  return manifest;
+}
+
+/** True when `dir` holds a finished run (see {@link verifyRun}). */
+export function isCompleteRun(dir: string): boolean {
+  try {
+    verifyRun(dir);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The sets a predictions file holds; `val` is optional (older runs have none). */
@@ -148,6 +357,10 @@ const SETS = ['forget', 'retain', 'test', 'val'] as const;
  * starting from this model need no second inference pass.
  */
 export function saveRunPredictions(dir: string, p: SetPredictions): void {
+  writeFileAtomic(join(dir, RUN_FILES.predictions), encodeRunPredictions(p));
+}
+
+function encodeRunPredictions(p: SetPredictions): Uint8Array {
   const tensors = new Map<string, Tensor>();
   for (const set of SETS) {
     const part = p[set];
@@ -157,9 +370,7 @@ export function saveRunPredictions(dir: string, p: SetPredictions): void {
     tensors.set(`${set}.indices`, tensor(part.indices));
   }
   try {
-    saveSafetensors(join(dir, RUN_FILES.predictions), tensors, {
-      numClasses: String(p.test.numClasses),
-    });
+    return encodeSafetensors(tensors, { numClasses: String(p.test.numClasses) });
   } finally {
     dispose([...tensors.values()]);
   }
@@ -370,8 +581,9 @@ export function loadRunCheckpoint(dir: string): RunCheckpoint | null {
 
 type Bad = (field: string, expected: string, got?: unknown) => never;
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
 
 /** The identity a run compares with its own: the fields of {@link RunIdentity}, typed. */
 function checkIdentity(v: unknown, bad: Bad): RunIdentity {

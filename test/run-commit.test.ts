@@ -1,0 +1,81 @@
+/**
+ * Run directories are committed as a unit: only a directory whose run.json matches every file is
+ * a finished run, and `kill -9` while a run is written over a finished one leaves one of the two.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { isCompleteRun, verifyRun } from '../src/run/rundir.js';
+import { FileFormatError } from '../src/util/errors.js';
+import { killTrials, leftovers, referenceRun, whichRun } from './run-kill-helpers.js';
+
+const ref = referenceRun(21);
+
+function notFinished(dir: string, why: string): void {
+  assert.equal(isCompleteRun(dir), false);
+  assert.throws(
+    () => verifyRun(dir),
+    (e: Error) =>
+      e instanceof FileFormatError &&
+      e.message === `${dir}: not a finished Lethe run directory: ${why}`,
+  );
+}
+
+test('a committed run verifies; a damaged, incomplete or uncommitted one does not', () => {
+  assert.deepEqual(Object.keys(verifyRun(ref)).sort(), [
+    'config.json',
+    'metrics.json',
+    'model.safetensors',
+    'predictions.safetensors',
+    'report.html',
+    'split.json',
+  ]);
+  const copy = (): string => {
+    const d = mkdtempSync(join(tmpdir(), 'lethe-commit-'));
+    cpSync(ref, d, { recursive: true });
+    return d;
+  };
+  const edited = copy();
+  writeFileSync(join(edited, 'metrics.json'), '{"seed": 22}\n');
+  notFinished(
+    edited,
+    'metrics.json does not match its digest in run.json (changed or damaged after the run finished); rerun the run into it or remove it',
+  );
+  const missing = copy();
+  rmSync(join(missing, 'model.safetensors'));
+  notFinished(missing, 'model.safetensors is missing; rerun the run into it or remove it');
+  const uncommitted = copy();
+  rmSync(join(uncommitted, 'run.json'));
+  notFinished(
+    uncommitted,
+    'it has no run.json, so its run was interrupted, is still running, or was made before Lethe recorded one; rerun the run into it (--resume continues an interrupted one) or remove it',
+  );
+  notFinished(join(ref, 'nowhere'), 'it does not exist');
+});
+
+test('kill -9 while a run is committed over a finished one leaves one of the two runs', async () => {
+  const counts = await killTrials(3);
+  assert.equal(counts.neither, 0, JSON.stringify(counts));
+  assert.equal(counts.first + counts.second, 3);
+});
+
+test('the next commit into a killed directory sweeps what the kill left', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lethe-sweep-'));
+  cpSync(ref, dir, { recursive: true });
+  writeFileSync(join(dir, 'checkpoint.safetensors.tmp-1-2'), 'partial');
+  writeFileSync(join(dir, 'report.html.pending'), 'stale');
+  assert.equal(whichRun(dir, [ref]), ref, 'stray files do not unfinish a run');
+  writeFileSync(join(dir, 'checkpoint.safetensors'), 'an earlier interrupted run');
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'run-commit-child.ts'), dir, 'once', '21'],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(leftovers(dir), []);
+  assert.equal(existsSync(join(dir, 'checkpoint.safetensors')), false);
+  assert.equal(whichRun(dir, [ref]), ref);
+});

@@ -168,6 +168,15 @@ export interface RunRewrite {
 }
 
 const MANIFEST_FORMAT = 'lethe-run';
+/** The files a manifest may list: not the checkpoint, not itself. */
+const COMMITTED: string[] = [
+  RUN_FILES.config,
+  RUN_FILES.split,
+  RUN_FILES.model,
+  RUN_FILES.predictions,
+  RUN_FILES.metrics,
+  RUN_FILES.report,
+];
 const PENDING = '.pending';
 
 const sha256 = (data: Uint8Array | string): string =>
@@ -261,10 +270,7 @@ function readManifest(dir: string): Record<string, string> | null {
   if (
     !isObject(files) ||
     !Object.entries(files).every(
-      ([k, v]) =>
-        Object.values(RUN_FILES).includes(k as never) &&
-        typeof v === 'string' &&
-        /^sha256:[0-9a-f]{64}$/.test(v),
+      ([k, v]) => COMMITTED.includes(k) && typeof v === 'string' && /^sha256:[0-9a-f]{64}$/.test(v),
     ) ||
     !required.every((k) => Object.hasOwn(files, k))
   ) {

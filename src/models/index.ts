@@ -3,3 +3,4 @@ export * from './resnet.js';
 export * from './registry.js';
 export * from './checkpoint.js';
 export * from './predict.js';
+export * from './precision.js';

@@ -5,6 +5,13 @@ import type { Split } from '../data/split.js';
 import { noGrad, tensor, tidy, type Tensor } from '../tensor/index.js';
 import type { Module } from '../nn/module.js';
 import type { Accuracies } from '../run/metrics.js';
+import {
+  resolveCompute,
+  toFloat32,
+  toMemoryFormat,
+  withPrecision,
+  type ComputeOptions,
+} from './precision.js';
 
 /** A batch as tensors on a device: images `[N, C, H, W]` float32 and int64 labels `[N]`. */
 export interface TensorBatch {
@@ -14,12 +21,25 @@ export interface TensorBatch {
   size: number;
 }
 
-/** Wraps a loader batch into tensors on `device` (the caller disposes them). */
-export function toTensors(batch: Batch, device = 'cpu'): TensorBatch {
+/**
+ * Wraps a loader batch into tensors on `device` (the caller disposes them); images in
+ * `memoryFormat` (default row-major NCHW).
+ */
+export function toTensors(
+  batch: Batch,
+  device = 'cpu',
+  memoryFormat: 'contiguous' | 'channelsLast' = 'contiguous',
+): TensorBatch {
   const labels = new BigInt64Array(batch.size);
   for (let i = 0; i < batch.size; i++) labels[i] = BigInt(batch.y[i]);
+  let x = tensor(batch.x, batch.shape, { device });
+  if (memoryFormat === 'channelsLast' && x.ndim === 4) {
+    const nhwc = x.contiguous({ memoryFormat });
+    x.dispose();
+    x = nhwc;
+  }
   return {
-    x: tensor(batch.x, batch.shape, { device }),
+    x,
     y: tensor(labels, [batch.size], { device }),
     indices: batch.indices,
     size: batch.size,
@@ -37,10 +57,18 @@ export interface Predictions {
 }
 
 /**
- * Runs `model` in eval mode over one pass of `loader` (its epoch 0) and collects the logits.
- * The model's training mode is restored afterwards.
+ * Runs `model` in eval mode over one pass of `loader` (its epoch 0) and collects the logits, in
+ * float32 whatever the precision. Inputs take the compute's memory format and the forward pass
+ * its precision (defaults: `resolveCompute(device)`); the model itself is not converted. The
+ * model's training mode is restored afterwards.
  */
-export function predict(model: Module, loader: BatchSource<Batch>, device = 'cpu'): Predictions {
+export function predict(
+  model: Module,
+  loader: BatchSource<Batch>,
+  device = 'cpu',
+  options: ComputeOptions = {},
+): Predictions {
+  const compute = resolveCompute(device, options);
   const wasTraining = model.training;
   model.eval();
   const rows: Float32Array[] = [];
@@ -50,8 +78,8 @@ export function predict(model: Module, loader: BatchSource<Batch>, device = 'cpu
   try {
     for (const batch of loader.epoch(0)) {
       const out = tidy(() => {
-        const x = tensor(batch.x, batch.shape, { device });
-        return noGrad(() => model.forward(x));
+        const x = toMemoryFormat(tensor(batch.x, batch.shape, { device }), compute);
+        return toFloat32(noGrad(() => withPrecision(compute, () => model.forward(x))));
       });
       numClasses = out.shape[1];
       rows.push(out.data<'float32'>());
@@ -127,7 +155,7 @@ export interface SetPredictions {
   val?: Predictions;
 }
 
-export interface PredictSetsOptions {
+export interface PredictSetsOptions extends ComputeOptions {
   batchSize?: number;
   /** Also predict the val set, when the split has one (default true). */
   val?: boolean;
@@ -140,8 +168,9 @@ export function predictIndices(
   indices: Int32Array,
   device = 'cpu',
   batchSize = 256,
+  options: ComputeOptions = {},
 ): Predictions {
-  return predict(model, new DataLoader(dataset, indices, { batchSize }), device);
+  return predict(model, new DataLoader(dataset, indices, { batchSize }), device, options);
 }
 
 /** Eval-mode predictions on the full forget, retain, test and val sets (in order, not augmented). */
@@ -150,10 +179,10 @@ export function predictSets(
   data: DatasetPair,
   split: Split,
   device = 'cpu',
-  { batchSize = 256, val = true }: PredictSetsOptions = {},
+  { batchSize = 256, val = true, ...compute }: PredictSetsOptions = {},
 ): SetPredictions {
   const over = (ds: ImageDataset, indices: Int32Array): Predictions =>
-    predictIndices(model, ds, indices, device, batchSize);
+    predictIndices(model, ds, indices, device, batchSize, compute);
   return {
     forget: over(data.train, split.forget),
     retain: over(data.train, split.retain),

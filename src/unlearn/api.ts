@@ -9,6 +9,7 @@
 import type { DatasetPair } from '../data/dataset.js';
 import { splitTest, type Split } from '../data/split.js';
 import { createModel, type ModelOptions } from '../models/registry.js';
+import type { ModelMemoryFormat, Precision } from '../models/precision.js';
 import type { Module } from '../nn/module.js';
 import { accuracyOf } from '../models/predict.js';
 import type { Accuracies, RunMetrics } from '../run/metrics.js';
@@ -37,6 +38,13 @@ export interface UnlearnInput {
   options?: Record<string, unknown>;
   seed?: number;
   device?: string;
+  /**
+   * `'fp32'` (default), `'bf16-mixed'` (CPU and CUDA) or `'fp16-mixed'` (CUDA only; refused on
+   * the CPU before any work): see `runLoop`.
+   */
+  precision?: Precision;
+  /** `'contiguous'` or `'channelsLast'` (default: channels-last on the CPU). */
+  memoryFormat?: ModelMemoryFormat;
   onEvent?: EventHandler;
   evalEveryEpoch?: boolean;
   /** The original's eval-mode predictions on the split's sets, if already computed. */
@@ -109,6 +117,8 @@ export function unlearn(input: UnlearnInput): UnlearnResult {
     split: input.split,
     seed,
     device: input.device,
+    precision: input.precision,
+    memoryFormat: input.memoryFormat,
     onEvent: input.onEvent,
     evalEveryEpoch: input.evalEveryEpoch,
     originalPredictions: input.originalPredictions,
@@ -129,6 +139,10 @@ export interface TrainInput {
   options?: Record<string, unknown>;
   seed?: number;
   device?: string;
+  /** See `UnlearnInput.precision`. */
+  precision?: Precision;
+  /** See `UnlearnInput.memoryFormat`. */
+  memoryFormat?: ModelMemoryFormat;
   onEvent?: EventHandler;
   /** Evaluate on the full sets after every epoch (default true), not only after the last. */
   evalEveryEpoch?: boolean;
@@ -168,6 +182,8 @@ export function train(input: TrainInput): UnlearnResult & { split: Split } {
       options: input.options,
       seed,
       device: input.device,
+      precision: input.precision,
+      memoryFormat: input.memoryFormat,
       onEvent: input.onEvent,
       evalEveryEpoch: input.evalEveryEpoch,
       originalPredictions: emptyPredictions(),

@@ -23,10 +23,20 @@ import {
 } from '../models/predict.js';
 
 export type { SetPredictions };
+import {
+  prepareModel,
+  resolveCompute,
+  withPrecision,
+  type Compute,
+  type ModelMemoryFormat,
+  type Precision,
+} from '../models/precision.js';
 import type { Module } from '../nn/module.js';
 import {
   CosineAnnealingLR,
   createOptimizer,
+  GradScaler,
+  type GradScalerState,
   type Adam,
   type AdamW,
   type Scheduler,
@@ -60,6 +70,14 @@ export interface LoopInput<O extends LoopOptions> {
   split: Split;
   seed: number;
   device?: string;
+  /**
+   * `'fp32'` (default), `'bf16-mixed'` or `'fp16-mixed'` (CUDA only, with loss scaling): the
+   * forward passes of training and prediction run under autocast; weights, optimizer state,
+   * losses and metrics stay float32.
+   */
+  precision?: Precision;
+  /** Layout of images and convolution weights (default: `computeDefaults(device, precision)`). */
+  memoryFormat?: ModelMemoryFormat;
   onEvent?: EventHandler;
   /** Evaluate on the full sets after every epoch (default true); the final evaluation always runs. */
   evalEveryEpoch?: boolean;
@@ -94,6 +112,8 @@ export interface LoopState {
   optimizer: SerializedOptimizerState;
   /** The learning-rate schedule's state; null for a constant rate. */
   scheduler: Record<string, unknown> | null;
+  /** The loss scaler's state (`fp16-mixed` runs only). */
+  scaler?: GradScalerState;
 }
 
 export interface LoopResult {
@@ -101,6 +121,8 @@ export interface LoopResult {
   history: History;
   /** Wall time of the unlearning itself: evaluation excluded. */
   seconds: number;
+  /** The device, precision and memory format the run used (to record with it). */
+  compute: Compute;
   final: SetPredictions;
   original: SetPredictions;
 }
@@ -166,15 +188,15 @@ function* batches(
   iteration: Iteration,
   loaders: SplitLoaders,
   epoch: number,
-  device: string,
+  compute: Compute,
   isForget: Uint8Array,
 ): Generator<Omit<StepInput, 'epoch'>> {
-  const wrap = (b: Batch): TensorBatch => toTensors(b, device);
+  const wrap = (b: Batch): TensorBatch => toTensors(b, compute.device, compute.memoryFormat);
   if (iteration === 'forget-then-retain') {
     let step = 0;
-    for (const b of batches('forget', loaders, epoch, device, isForget))
+    for (const b of batches('forget', loaders, epoch, compute, isForget))
       yield { ...b, step: step++ };
-    for (const b of batches('retain', loaders, epoch, device, isForget))
+    for (const b of batches('retain', loaders, epoch, compute, isForget))
       yield { ...b, step: step++ };
     return;
   }
@@ -226,6 +248,10 @@ function* batches(
 export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult {
   const { method, options, original, data, split, seed } = input;
   const device = input.device ?? 'cpu';
+  const compute = resolveCompute(device, {
+    precision: input.precision,
+    memoryFormat: input.memoryFormat,
+  });
   const emit = input.onEvent ?? (() => {});
   validateLoopOptions(options);
   method.validate?.(options, data.train.numClasses);
@@ -245,14 +271,15 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
   let originalPredictions = input.originalPredictions;
   if (!originalPredictions) {
     emit({ type: 'evaluate', epoch: 0, what: 'original model' });
-    originalPredictions = predictSets(original, data, split, device);
+    originalPredictions = predictSets(original, data, split, device, compute);
   }
   const originalTrainLogits = options.augment
     ? null
     : trainLogits(originalPredictions, split.trainSize);
 
   const model = method.fromScratch ? input.createModel() : original.clone();
-  model.to(device);
+  // The model's outputs are cast to float32 while it trains; the hook goes before it is returned.
+  const castOutputs = prepareModel(model, compute);
   const ctx: MethodContext = {
     model,
     original,
@@ -260,6 +287,7 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
     split,
     loaders,
     device,
+    compute,
     numClasses: data.train.numClasses,
     rng: new Rng(deriveSeed(seed, `method:${method.id}`)),
     seed,
@@ -291,6 +319,8 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
   let seconds = 0;
   let final: SetPredictions | null = null;
   let optimizer: AnyOptimizer | null = null;
+  // float16 gradients of small losses underflow: fp16-mixed scales the loss (PyTorch's recipe).
+  const scaler = compute.precision === 'fp16-mixed' ? new GradScaler() : null;
   try {
     const t0 = performance.now();
     if (run.apply) {
@@ -327,6 +357,7 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
         // The saved hyper-parameters are validated by the optimizer that loads them.
         optimizer.fromTensors(resume.optimizer.tensors, resume.optimizer.meta as never);
         if (scheduler) scheduler.loadStateDict(resume.scheduler!);
+        if (scaler && resume.scaler) scaler.loadStateDict(resume.scaler);
         ctx.rng.setState(resume.rng);
         history.epochs = resume.history.epochs.map((r) => ({ ...r }));
         history.steps = resume.history.steps.map((r) => ({ ...r }));
@@ -340,22 +371,30 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
         run.epochStart?.(epoch);
         const iteration = run.iterationFor?.(epoch) ?? method.iteration;
         model.train(options.studentMode === 'train');
-        for (const batch of batches(iteration, loaders, epoch - 1, device, isForget)) {
+        for (const batch of batches(iteration, loaders, epoch - 1, compute, isForget)) {
           const stepRecord = tidy((): StepRecord => {
-            const out = run.step({ ...batch, epoch });
+            // The forward pass and the loss under autocast; backward outside it, as in PyTorch.
+            const out = withPrecision(compute, () => run.step({ ...batch, epoch }));
             const facc = batchAccuracy(out.forgetLogits, batch.forget);
             const racc = batchAccuracy(out.retainLogits, batch.retain);
             const loss = out.loss.item();
             optimizer!.zeroGrad(true);
-            out.loss.backward();
-            optimizer!.step();
+            if (scaler) {
+              scaler.scale(out.loss).backward();
+              scaler.step(optimizer!); // skipped when the gradients hold inf/NaN
+              scaler.update();
+            } else {
+              out.loss.backward();
+              optimizer!.step();
+            }
             return { step: globalStep, facc, racc, loss };
           });
           if (options.scheduleStep === 'batch') scheduler?.step();
           globalStep++;
           history.steps.push(stepRecord);
           emit({ type: 'step', epoch, record: stepRecord, stepsPerEpoch: perEpoch });
-          if (!Number.isFinite(stepRecord.loss)) {
+          // With loss scaling, a non-finite loss is a skipped step (the scale backs off).
+          if (!scaler && !Number.isFinite(stepRecord.loss)) {
             throw new OptionError(
               `${method.id}: the loss became ${stepRecord.loss} at step ${globalStep}; lower the learning rate`,
             );
@@ -366,7 +405,10 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
         if (input.evalEveryEpoch !== false || epoch === options.epochs) {
           emit({ type: 'evaluate', epoch, what: 'forget / retain / test sets' });
           // The val set is predicted once, after the last epoch.
-          final = predictSets(model, data, split, device, { val: epoch === options.epochs });
+          final = predictSets(model, data, split, device, {
+            val: epoch === options.epochs,
+            ...compute,
+          });
           const r = record(epoch, final);
           history.epochs.push(r);
           emit({ type: 'epoch', record: r });
@@ -383,6 +425,7 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
               model: state,
               optimizer: optimizer.toTensors(),
               scheduler: scheduler ? scheduler.stateDict() : null,
+              ...(scaler ? { scaler: scaler.stateDict() as GradScalerState } : {}),
             });
           } finally {
             dispose([...state.values()]);
@@ -396,17 +439,18 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
   } finally {
     optimizer?.dispose();
     run.dispose();
+    castOutputs.remove();
   }
   model.eval();
   if (!final) {
     emit({ type: 'evaluate', epoch: options.epochs, what: 'forget / retain / test sets' });
-    final = predictSets(model, data, split, device);
+    final = predictSets(model, data, split, device, compute);
     const r = record(Math.max(options.epochs, 1), final);
     history.epochs.push(r);
     emit({ type: 'epoch', record: r });
   }
   emit({ type: 'end', seconds });
-  return { model, history, seconds, final, original: originalPredictions };
+  return { model, history, seconds, final, original: originalPredictions, compute };
 }
 
 /** Refuses a saved state this run cannot continue from. */

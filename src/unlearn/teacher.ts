@@ -2,6 +2,7 @@
 import { noGrad, tensor, type Tensor } from '../tensor/index.js';
 import type { TensorBatch } from '../models/predict.js';
 import type { Module } from '../nn/module.js';
+import { prepareModel } from '../models/precision.js';
 import type { MethodContext } from './types.js';
 
 /**
@@ -22,10 +23,13 @@ export function teacherLogits(ctx: MethodContext, teacher: Module, batch: Tensor
   return noGrad(() => teacher.forward(batch.x));
 }
 
-/** A frozen eval-mode copy of the original model (no parameter requires grad). */
+/**
+ * A frozen eval-mode copy of the original model (no parameter requires grad), on the run's
+ * device and memory format, its outputs in float32 under mixed precision.
+ */
 export function frozenTeacher(ctx: MethodContext): Module {
   const teacher = ctx.original.clone();
-  teacher.to(ctx.device);
+  prepareModel(teacher, ctx.compute);
   teacher.eval();
   teacher.freeze();
   return teacher;

@@ -6,6 +6,7 @@ import type { DatasetPair } from '../data/dataset.js';
 import type { SplitLoaders } from '../data/loader.js';
 import type { Split } from '../data/split.js';
 import type { Module } from '../nn/module.js';
+import type { Compute } from '../models/precision.js';
 import type { TensorBatch } from '../models/predict.js';
 import type { Tensor } from '../tensor/index.js';
 import type { Rng } from '../util/rng.js';
@@ -54,6 +55,12 @@ export interface MethodContext {
   split: Split;
   loaders: SplitLoaders;
   device: string;
+  /**
+   * The run's device, precision and memory format. The loop runs each step under its autocast and
+   * hands over batches in its memory format; models a method builds for itself (teachers) are
+   * put on it with `prepareModel` (as `frozenTeacher` does).
+   */
+  compute: Compute;
   numClasses: number;
   /** Seeded generator for the method's own random choices. */
   rng: Rng;

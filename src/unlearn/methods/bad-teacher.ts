@@ -19,7 +19,7 @@
  */
 import { BatchNorm2d } from '../../nn/layers.js';
 import type { Module } from '../../nn/module.js';
-import { cat, F, noGrad, tensor, type Tensor } from '../../tensor/index.js';
+import { cat, empty, F, noGrad, tensor, type Tensor } from '../../tensor/index.js';
 import { frozenTeacher, teacherLogits } from '../teacher.js';
 import type { LoopOptions, MethodContext, MethodRun, StepInput, UnlearnMethod } from '../types.js';
 import { checkRange, trainOnly } from './neggrad.js';
@@ -69,8 +69,13 @@ export function reinitialize(model: Module): void {
       const matrix = own.find(([, p]) => p.ndim >= 2)?.[1];
       const fanIn = matrix ? matrix.numel() / matrix.shape[0] : 0;
       for (const [n, p] of own) {
-        if (fanIn > 0) p.uniform_(-1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn));
-        else p.fill_(n === 'weight' ? 1 : 0);
+        if (fanIn > 0) {
+          // Drawn in row-major order and copied, so a channels-last weight gets the same values.
+          const bound = 1 / Math.sqrt(fanIn);
+          const fresh = empty(p.shape, { device: p.device }).uniform_(-bound, bound);
+          p.copy_(fresh);
+          fresh.dispose();
+        } else p.fill_(n === 'weight' ? 1 : 0);
       }
     }
   });

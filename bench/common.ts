@@ -2,7 +2,14 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { getNumThreads } from '../src/tensor/index.js';
+import {
+  computeDefaults,
+  MEMORY_FORMATS,
+  PRECISIONS,
+  type ModelMemoryFormat,
+  type Precision,
+} from '../src/models/precision.js';
+import { cuda, getNumThreads } from '../src/tensor/index.js';
 
 /** Median wall time (ms) of `fn` over `repeats` runs after `warmup` runs. */
 export function medianMs(fn: () => void, repeats: number, warmup = 2): number {
@@ -66,4 +73,112 @@ export function compare(
 export function round(v: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
+}
+
+/** One (precision × memory format) combination a benchmark measures. */
+export interface Variant {
+  precision: Precision;
+  memoryFormat: ModelMemoryFormat;
+}
+
+/** PyTorch's default: what every variant is also compared against. */
+export const PYTORCH_DEFAULT: Variant = { precision: 'fp32', memoryFormat: 'contiguous' };
+
+/** `bf16-mixed/channelsLast`: a variant's name in result rows and in the PyTorch scripts' JSON. */
+export function variantName(v: Variant): string {
+  return `${v.precision}/${v.memoryFormat}`;
+}
+
+export interface BenchArgs {
+  device: string;
+  /** The precisions given with --precision (repeatable or comma-separated), else null. */
+  precisions: Precision[] | null;
+  memoryFormats: ModelMemoryFormat[] | null;
+}
+
+/**
+ * The options after the benchmark's name: `--device cpu|cuda`, `--precision fp32|bf16-mixed|
+ * fp16-mixed`, `--memory-format contiguous|channels-last` (each may be repeated or
+ * comma-separated).
+ */
+export function benchArgs(argv = process.argv.slice(3)): BenchArgs {
+  const out: BenchArgs = { device: 'cpu', precisions: null, memoryFormats: null };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split('=', 2);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    const values = value.split(',');
+    if (flag === '--device') out.device = value;
+    else if (flag === '--precision') {
+      for (const v of values)
+        if (!PRECISIONS.includes(v as Precision))
+          throw new Error(
+            `--precision: expected one of ${PRECISIONS.join(', ')} but received ${v}`,
+          );
+      out.precisions = [...(out.precisions ?? []), ...(values as Precision[])];
+    } else if (flag === '--memory-format') {
+      const formats = values.map((v) => (v === 'channels-last' ? 'channelsLast' : v));
+      for (const v of formats)
+        if (!MEMORY_FORMATS.includes(v as ModelMemoryFormat))
+          throw new Error(
+            `--memory-format: expected contiguous or channels-last but received ${v}`,
+          );
+      out.memoryFormats = [...(out.memoryFormats ?? []), ...(formats as ModelMemoryFormat[])];
+    } else
+      throw new Error(`unknown option ${flag}; options: --device, --precision, --memory-format`);
+  }
+  return out;
+}
+
+/**
+ * Every combination of the given precisions and memory formats; unspecified ones range over all
+ * that the device supports (fp16-mixed needs CUDA).
+ */
+export function variants(args: BenchArgs): Variant[] {
+  const precisions =
+    args.precisions ?? PRECISIONS.filter((p) => p !== 'fp16-mixed' || args.device !== 'cpu');
+  const formats = args.memoryFormats ?? [...MEMORY_FORMATS];
+  return precisions.flatMap((precision) =>
+    formats.map((memoryFormat) => ({ precision, memoryFormat })),
+  );
+}
+
+/** Arguments for a PyTorch script: the device and the variants as name list. */
+export function pytorchVariantArgs(device: string, list: Variant[]): string[] {
+  return ['--device', device, '--variants', list.map(variantName).join(',')];
+}
+
+/**
+ * The one variant an end-to-end benchmark (epoch, srfl) runs: the first --precision and
+ * --memory-format given, else Lethe's defaults for the device. PyTorch runs its fp32 contiguous
+ * reference loop and, when the variant differs, the same variant too.
+ */
+export function singleVariant(args: BenchArgs): { variant: Variant; pytorch: Variant[] } {
+  const variant: Variant = {
+    precision: args.precisions?.[0] ?? 'fp32',
+    memoryFormat:
+      args.memoryFormats?.[0] ??
+      computeDefaults(args.device, args.precisions?.[0] ?? 'fp32').memoryFormat,
+  };
+  const same = variantName(variant) === variantName(PYTORCH_DEFAULT);
+  return { variant, pytorch: same ? [PYTORCH_DEFAULT] : [PYTORCH_DEFAULT, variant] };
+}
+
+/** The extra fields of an end-to-end row: the variant, and PyTorch's time in the same variant. */
+export function variantFields(
+  variant: Variant,
+  torch: Record<string, number> | null,
+  key: string,
+): object {
+  const same = torch?.[`${key}:${variantName(variant)}`];
+  return {
+    precision: variant.precision,
+    memory_format: variant.memoryFormat,
+    pytorch_same_variant_ms: same === undefined ? null : round(same),
+  };
+}
+
+/** Waits for queued CUDA work (timing on CUDA must include it); nothing on the CPU. */
+export function syncDevice(device: string): void {
+  if (device !== 'cpu') cuda.synchronize();
 }

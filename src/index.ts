@@ -13,7 +13,11 @@ export {
   saveCheckpoint,
   predict,
   predictSets,
+  resolveCompute,
+  type Precision,
+  type ModelMemoryFormat,
 } from './models/index.js';
+export { GradScaler } from './optim/index.js';
 export {
   loadDataset,
   makeSplit,

@@ -8,13 +8,21 @@ import { readMetrics } from '../run/rundir.js';
 import { methodIds, getMethod } from '../unlearn/registry.js';
 import { modelNames } from '../models/registry.js';
 import { DATASET_NAMES } from '../data/registry.js';
+import { oracleSidesText } from '../report/analysis.js';
+import {
+  DEFAULT_SCENARIO,
+  loadScenario,
+  memorizationCheck,
+  scenarioNames,
+  scenarioRecord,
+} from '../run/scenarios.js';
 import { LetheError, OptionError } from '../util/errors.js';
 import { compare } from './compare.js';
 import {
   cachedRun,
   cacheKey,
+  ensureOriginal,
   evaluateRuns,
-  recipe,
   trainRun,
   unlearnRun,
   writeRunReport,
@@ -56,14 +64,22 @@ const TRAINING_OPTIONS: OptionTable = {
   },
 };
 
-function common(values: Parsed['values']): Common {
+function common({ values, scenario }: Parsed): Common {
   return {
     seed: intOption(values, 'seed') ?? 0,
     device: String(values.device),
     threads: intOption(values, 'threads', 1),
     resume: values.resume === true ? 'required' : 'never',
+    ...(scenario ? { scenario: scenarioRecord(scenario) } : {}),
   };
 }
+
+const scenarioOption = (def?: string): OptionTable[string] => ({
+  type: 'string',
+  description: `a preset of data, model, recipe and forget set: ${scenarioNames().join(', ')}, or a scenario file (flags win; see 'lethe scenarios')`,
+  ...(def ? { default: def } : {}),
+  placeholder: 'name',
+});
 
 /** Flag shortcuts plus --opt pairs, as method option overrides. */
 function overrides(values: Parsed['values']): Record<string, unknown> {
@@ -88,6 +104,18 @@ function requireString(values: Parsed['values'], name: string, command: string):
 
 const pct = (v: number | null | undefined): string =>
   typeof v === 'number' && Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : '-';
+
+/** Says how far a trained original memorized; warns when it missed its scenario's target. */
+function printMemorization(dir: string): void {
+  const m = readMetrics(dir).memorization;
+  if (!m) return;
+  const check = memorizationCheck(m, m.target);
+  if (check && !check.reached) console.error(`lethe: warning: ${dir}: ${check.message}`);
+  else
+    console.log(
+      `  memorization: train ${pct(m.train)}, test ${pct(m.test)}, gap ${pct(m.gap)}${check ? ' (target reached)' : ''}`,
+    );
+}
 
 function printSummary(label: string, dir: string): void {
   const m = readMetrics(dir);
@@ -131,23 +159,28 @@ const COMMANDS: Record<string, Command> = {
         default: 'runs/original',
         placeholder: 'dir',
       },
+      scenario: scenarioOption(),
       ...TRAINING_OPTIONS,
     },
     examples: [
       'lethe train --data fashion-mnist --model resnet20 --epochs 3 --out runs/original',
+      'lethe train --scenario memorized-fmnist --out runs/memorized',
       'lethe train --data cifar10:/data/cifar-10-batches-bin --model resnet18 --cifar-stem',
     ],
-    async run({ values }) {
+    async run(parsed) {
+      const { values, scenario } = parsed;
       const out = String(values.out);
       await trainRun({
-        ...common(values),
+        ...common(parsed),
         data: String(values.data),
         model: String(values.model),
-        options: overrides(values),
+        // The scenario's recipe, under the flags.
+        options: { ...scenario?.train, ...overrides(values) },
         out,
         cifarStem: values['cifar-stem'] === true,
       });
       printSummary('trained', out);
+      printMemorization(out);
     },
   },
   unlearn: {
@@ -180,19 +213,21 @@ const COMMANDS: Record<string, Command> = {
         description: 'run directory to write (default runs/<method>)',
         placeholder: 'dir',
       },
+      scenario: scenarioOption(),
       ...TRAINING_OPTIONS,
     },
     examples: [
       'lethe unlearn --from runs/original --forget random:0.1 --method srfl --out runs/srfl',
       'lethe unlearn --from runs/original --forget class:3 --method srfl-published --student-mode eval',
     ],
-    async run({ values }) {
+    async run(parsed) {
+      const { values } = parsed;
       const method = getMethod(String(values.method)).id;
       const out = typeof values.out === 'string' ? values.out : join('runs', method);
       const opts = overrides(values);
       if (values['student-mode'] !== undefined) opts.studentMode = values['student-mode'];
       await unlearnRun({
-        ...common(values),
+        ...common(parsed),
         from: requireString(values, 'from', 'unlearn'),
         forget: requireString(values, 'forget', 'unlearn'),
         method,
@@ -243,12 +278,13 @@ const COMMANDS: Record<string, Command> = {
       'lethe unlearn --from runs/original --forget class:3 --method retrain --out runs/retrain',
       'lethe eval runs/srfl --oracle runs/retrain',
     ],
-    async run({ values, positionals }) {
+    async run(parsed) {
+      const { values, positionals } = parsed;
       if (positionals.length === 0)
         throw new OptionError(
           "lethe eval: expected at least one run directory (see 'lethe eval --help')",
         );
-      const c = common(values);
+      const c = common(parsed);
       const metrics = await evaluateRuns(
         positionals,
         (values.oracle as string[] | undefined) ?? [],
@@ -273,6 +309,7 @@ const COMMANDS: Record<string, Command> = {
         default: 'srfl,finetune,neggrad+,scrub,salun',
         placeholder: 'ids',
       },
+      scenario: scenarioOption(),
       forget: {
         type: 'string',
         description: 'forget set spec',
@@ -303,6 +340,10 @@ const COMMANDS: Record<string, Command> = {
         default: 'resnet20',
         placeholder: 'name',
       },
+      'cifar-stem': {
+        type: 'boolean',
+        description: 'ResNet-18/34/50 with the CIFAR stem (when training the original)',
+      },
       out: {
         type: 'string',
         description: 'comparison directory',
@@ -323,22 +364,27 @@ const COMMANDS: Record<string, Command> = {
     },
     examples: [
       'lethe compare --methods srfl,finetune,neggrad+,scrub,salun --forget random:0.1 --seeds 3',
+      'lethe compare --scenario memorized-fmnist --methods srfl,srfl-published,finetune,neggrad+,salun --seeds 16',
     ],
-    async run({ values }) {
+    async run(parsed) {
+      const { values, scenario } = parsed;
       // Runs cut short by an interruption continue from their last finished epoch.
-      const c: Common = { ...common(values), resume: 'if-present' };
+      const c: Common = { ...common(parsed), resume: 'if-present' };
       const out = String(values.out);
       const started = performance.now();
       const from = typeof values.from === 'string' ? values.from : join(out, 'original');
       if (typeof values.from !== 'string') {
-        const data = String(values.data);
-        const model = String(values.model);
-        await cachedRun(
-          'original',
-          cacheKey({ data, model, trainOptions: recipe({}), seed: c.seed }),
+        await ensureOriginal(
+          c,
+          {
+            data: String(values.data),
+            model: String(values.model),
+            options: scenario?.train ?? {},
+            cifarStem: values['cifar-stem'] === true,
+          },
           from,
-          (dir) => trainRun({ ...c, data, model, options: {}, out: dir }),
         );
+        printMemorization(from);
       }
       const perMethod: Record<string, Record<string, unknown>> = {};
       for (const [key, value] of Object.entries(methodOverrides(values))) {
@@ -372,17 +418,19 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   demo: {
-    usage: 'lethe demo [--forget class:3] [--out runs/demo]',
+    usage: 'lethe demo [--scenario memorized-fmnist] [--out runs/demo]',
     description: [
-      'The whole story on Fashion-MNIST with ResNet-20: train the original (once; cached), retrain the',
-      'oracle without the forget set (cached), unlearn with sRFL and two baselines (finetune, neggrad+),',
-      "and report whether each forgot, next to the seed's forget/retain accuracy curves.",
+      "The seed's story on the seed's scenario: a ResNet-20 that memorized 5,000 Fashion-MNIST images, a",
+      'random 10% of them to forget. Trains the original and the retrain oracle (once; cached), unlearns',
+      'with sRFL and two baselines (finetune, neggrad+), and reports whether each under-forgot, matched or',
+      "over-forgot the oracle, next to the seed's forget/retain accuracy curves.",
+      '--scenario class-forgetting tells the other story: one whole class forgotten.',
     ].join('\n'),
     options: {
+      scenario: scenarioOption(DEFAULT_SCENARIO),
       forget: {
         type: 'string',
-        description: 'forget set (the seed itself used random:0.1)',
-        default: 'class:3',
+        description: "forget set (default: the scenario's)",
         placeholder: 'spec',
       },
       method: {
@@ -404,9 +452,13 @@ const COMMANDS: Record<string, Command> = {
       },
       data: {
         type: 'string',
-        description: dataHelp,
-        default: 'fashion-mnist',
+        description: `${dataHelp} (default: the scenario's)`,
         placeholder: 'spec',
+      },
+      model: {
+        type: 'string',
+        description: "architecture (default: the scenario's)",
+        placeholder: 'name',
       },
       out: {
         type: 'string',
@@ -418,32 +470,34 @@ const COMMANDS: Record<string, Command> = {
     },
     examples: [
       'lethe demo',
-      'lethe demo --forget random:0.1',
+      'lethe demo --scenario class-forgetting',
       'lethe demo --no-oracle',
       'lethe demo --out /tmp/lethe-demo --baselines ""',
     ],
-    async run({ values }) {
+    async run(parsed) {
+      const { values, scenario } = parsed;
       // Runs cut short by an interruption continue from their last finished epoch.
-      const c: Common = { ...common(values), resume: 'if-present' };
+      const c: Common = { ...common(parsed), resume: 'if-present' };
       const out = String(values.out);
-      const data = String(values.data);
-      const forget = String(values.forget);
+      const forget = requireString(values, 'forget', 'demo');
       const started = performance.now();
       const original = join(out, 'original');
-      const trainKey = cacheKey({
-        data,
-        model: 'resnet20',
-        trainOptions: recipe({}),
-        seed: c.seed,
-      });
-      const cached = await cachedRun('original', trainKey, original, (dir) =>
-        trainRun({ ...c, data, model: 'resnet20', options: {}, out: dir }),
+      const { key: trainKey, cached } = await ensureOriginal(
+        c,
+        {
+          data: requireString(values, 'data', 'demo'),
+          model: requireString(values, 'model', 'demo'),
+          options: scenario?.train ?? {},
+          cifarStem: scenario?.modelOptions?.cifar === true,
+        },
+        original,
       );
       console.log(
         cached
           ? `original model: reused from the cache (${original})`
           : `original model: trained (${original})`,
       );
+      printMemorization(original);
       const method = getMethod(String(values.method)).id;
       const runs = [join(out, method)];
       await unlearnRun({
@@ -491,9 +545,9 @@ const COMMANDS: Record<string, Command> = {
         name: string,
         a: { forget: number; retain: number; test: number },
         mia: number,
-        gap: string,
+        verdict: string,
       ): string =>
-        `  ${name.padEnd(15)} forget ${pct(a.forget).padStart(6)}  retain ${pct(a.retain).padStart(6)}  test ${pct(a.test).padStart(6)}  MIA-eff ${mia.toFixed(3)}  ${gap}`;
+        `  ${name.padEnd(15)} forget ${pct(a.forget).padStart(6)}  retain ${pct(a.retain).padStart(6)}  test ${pct(a.test).padStart(6)}  MIA-eff ${mia.toFixed(3)}  ${verdict}`;
       console.log(row('retrain oracle', o.accuracy, o.mia.efficacy, ''));
       runs.forEach((dir, i) =>
         console.log(
@@ -501,13 +555,34 @@ const COMMANDS: Record<string, Command> = {
             readMetrics(dir).method,
             metrics[i].accuracy,
             metrics[i].mia!.efficacy,
-            `Avg Gap ${metrics[i].gap!.avg.toFixed(3)}`,
+            `Avg Gap ${metrics[i].gap!.avg.toFixed(3)}  ${oracleSidesText(metrics[i])}`,
           ),
         ),
       );
       console.log('');
       printSummary(method, runs[0]);
       console.log(`demo finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    },
+  },
+  scenarios: {
+    usage: 'lethe scenarios [<name>]',
+    description: 'List the built-in scenarios, or show one with its settings and notes.',
+    options: {},
+    async run({ positionals }) {
+      if (positionals.length === 0) {
+        for (const name of scenarioNames()) {
+          const sc = loadScenario(name);
+          console.log(`${name.padEnd(20)} ${sc.description}`);
+        }
+        console.log(
+          `\nThe demo's default is ${DEFAULT_SCENARIO}. Any command takes --scenario <name>.`,
+        );
+        return;
+      }
+      const sc = loadScenario(positionals[0]);
+      console.log(`${sc.name}: ${sc.description}\n`);
+      console.log(JSON.stringify(scenarioRecord(sc).settings, null, 2));
+      for (const note of sc.notes) console.log(`\n- ${note}`);
     },
   },
 };

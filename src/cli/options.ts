@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { loadScenario, type Scenario } from '../run/scenarios.js';
 import { OptionError } from '../util/errors.js';
 
 export interface OptionSpec {
@@ -48,9 +49,24 @@ export const COMMON_OPTIONS: OptionTable = {
 export interface Parsed {
   values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
+  /** The scenario named by `--scenario` (or the command's default one), loaded and validated. */
+  scenario?: Scenario;
 }
 
-/** Parses argv against a command's table (plus the common options), then layers a config file under it. */
+/** The command options a scenario supplies, by option name. */
+function scenarioValues(scenario: Scenario): Record<string, string | boolean | undefined> {
+  return {
+    data: scenario.data,
+    model: scenario.model,
+    forget: scenario.forget,
+    'cifar-stem': scenario.modelOptions?.cifar,
+  };
+}
+
+/**
+ * Parses argv against a command's table (plus the common options), then layers under the flags a
+ * config file, then the scenario (`--scenario`), then the table's defaults.
+ */
 export function parseCommand(command: string, argv: string[], table: OptionTable): Parsed {
   const all = { ...table, ...COMMON_OPTIONS };
   const options: NonNullable<ParseArgsConfig['options']> = {};
@@ -89,10 +105,18 @@ export function parseCommand(command: string, argv: string[], table: OptionTable
         values[name] = all[name].type === 'boolean' ? Boolean(value) : String(value);
     }
   }
+  const scenarioName = values.scenario ?? all.scenario?.default;
+  let scenario: Scenario | undefined;
+  if (typeof scenarioName === 'string' && scenarioName !== '' && !values.help) {
+    scenario = loadScenario(scenarioName);
+    for (const [name, value] of Object.entries(scenarioValues(scenario))) {
+      if (name in all && values[name] === undefined && value !== undefined) values[name] = value;
+    }
+  }
   for (const [name, spec] of Object.entries(all)) {
     if (values[name] === undefined && spec.default !== undefined) values[name] = spec.default;
   }
-  return { values, positionals: parsed.positionals };
+  return { values, positionals: parsed.positionals, ...(scenario ? { scenario } : {}) };
 }
 
 function readConfigFile(path: string): Record<string, unknown> {

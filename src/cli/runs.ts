@@ -20,7 +20,7 @@ import {
   type SetPredictions,
 } from '../models/predict.js';
 import { renderRunReport, writeReport } from '../report/index.js';
-import type { Accuracies, RunMetrics } from '../run/metrics.js';
+import type { Accuracies, Memorization, RunMetrics } from '../run/metrics.js';
 import {
   commitRun,
   disposeCheckpoint,
@@ -44,6 +44,11 @@ import type { LoopState } from '../unlearn/loop.js';
 import { train, unlearn } from '../unlearn/api.js';
 import { TRAIN_DEFAULTS } from '../unlearn/methods/supervised.js';
 import { getMethod, resolveOptions } from '../unlearn/registry.js';
+import {
+  memorizationCheck,
+  type MemorizationTarget,
+  type ScenarioRecord,
+} from '../run/scenarios.js';
 import { OptionError } from '../util/errors.js';
 import { ProgressReporter } from './progress.js';
 
@@ -57,6 +62,8 @@ export interface Common {
    * is one, 'never' (default) starts over. A checkpoint made with other settings is refused.
    */
   resume?: 'never' | 'if-present' | 'required';
+  /** The scenario the run is made under; recorded in its config.json. */
+  scenario?: ScenarioRecord;
 }
 
 const datasets = new Map<string, Promise<DatasetPair>>();
@@ -206,9 +213,14 @@ export async function trainRun(input: TrainRunInput): Promise<RunMetrics> {
     device: input.device,
     threads: getNumThreads(),
     options,
+    ...(input.scenario ? { scenario: input.scenario } : {}),
     createdAt: new Date().toISOString(),
     versions: runVersions(),
   };
+  result.metrics.memorization = memorizationOf(
+    result.metrics,
+    input.scenario?.settings.memorization,
+  );
   commitRun(input.out, {
     config,
     split: result.split,
@@ -219,6 +231,25 @@ export async function trainRun(input: TrainRunInput): Promise<RunMetrics> {
   });
   result.model.dispose();
   return result.metrics;
+}
+
+/**
+ * A trained model's memorization: eval-mode accuracy on the whole training set (the training
+ * run's retain set) against the test half, and whether it reached `target`.
+ */
+export function memorizationOf(
+  metrics: RunMetrics,
+  target: MemorizationTarget | undefined,
+): Memorization {
+  const train = metrics.accuracy.retain;
+  const test = metrics.accuracy.test;
+  const check = memorizationCheck({ train, test }, target);
+  return {
+    train,
+    test,
+    gap: train - test,
+    ...(target ? { target, reached: check!.reached } : {}),
+  };
 }
 
 export interface UnlearnRunInput extends Common {
@@ -323,6 +354,7 @@ export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
     threads: getNumThreads(),
     options,
     from: resolve(input.from),
+    ...(input.scenario ? { scenario: input.scenario } : {}),
     createdAt: new Date().toISOString(),
     versions: runVersions(),
   };
@@ -451,6 +483,38 @@ export async function cachedRun(
 /** The training recipe's options as recorded for a cache key. */
 export function recipe(overrides: Record<string, unknown>): Record<string, unknown> {
   return { ...TRAIN_DEFAULTS, ...overrides };
+}
+
+/** What determines a trained original: data, model, recipe (over the defaults), seed. */
+export interface OriginalSpec {
+  data: string;
+  model: string;
+  /** The training recipe's overrides (a scenario's `train`). */
+  options: Record<string, unknown>;
+  cifarStem?: boolean;
+}
+
+/**
+ * Ensures `dir` holds the original `spec` describes, trained once and cached across runs (see
+ * {@link cachedRun}). Returns the cache key (later runs' keys derive from it) and whether the
+ * cache was used.
+ */
+export async function ensureOriginal(
+  common: Common,
+  spec: OriginalSpec,
+  dir: string,
+): Promise<{ key: string; cached: boolean }> {
+  const key = cacheKey({
+    data: spec.data,
+    model: spec.model,
+    trainOptions: recipe(spec.options),
+    seed: common.seed,
+    ...(spec.cifarStem ? { cifarStem: true } : {}),
+  });
+  const cached = await cachedRun('original', key, dir, (d) =>
+    trainRun({ ...common, ...spec, out: d }),
+  );
+  return { key, cached };
 }
 
 /** A run directory's eval-mode predictions on its split's sets (computed once per process). */

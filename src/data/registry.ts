@@ -6,12 +6,14 @@ import { OptionError } from '../util/errors.js';
 import { type Cifar100Options, loadCifar10, loadCifar100 } from './cifar.js';
 import {
   type DatasetPair,
+  type ImageDataset,
   DATASET_STATS,
   FASHION_MNIST_CLASSES,
   MNIST_CLASSES,
 } from './dataset.js';
 import { type ImageFolderOptions, loadImageFolder } from './image-folder.js';
 import { loadMnistDir } from './idx.js';
+import { Rng, deriveSeed } from '../util/rng.js';
 
 /** Where Debian's `dataset-fashion-mnist` package installs Fashion-MNIST. */
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
@@ -36,18 +38,33 @@ export interface LoadDatasetOptions {
   imageFolder?: ImageFolderOptions;
 }
 
-/** A parsed `name[:path]` data set spec. */
+/** A parsed `name[:path][,subset=<n>]` data set spec. */
 export interface DatasetSpec {
   name: DatasetName;
   path?: string;
+  /**
+   * Train on a fixed random subset of this many training images (the NeurIPS 2023 kit's
+   * protocol trains on a subset until the model memorizes it). The test set is kept whole.
+   */
+  subset?: number;
 }
 
-/** Parses `name[:path]`, checking the name. */
+/** Parses `name[:path][,subset=<n>]`, checking the name and the subset size. */
 export function parseDatasetSpec(spec: string): DatasetSpec {
   if (typeof spec !== 'string' || spec.length === 0) {
     throw new OptionError(
-      `Expected a data set spec "name[:path]" for dataset but received ${JSON.stringify(spec)}`,
+      `Expected a data set spec "name[:path][,subset=<n>]" for dataset but received ${JSON.stringify(spec)}`,
     );
+  }
+  const suffix = /,subset=([^,]*)$/.exec(spec);
+  if (suffix) {
+    const n = Number(suffix[1]);
+    if (!/^[0-9]+$/.test(suffix[1]) || !Number.isSafeInteger(n) || n < 1) {
+      throw new OptionError(
+        `Expected a positive integer after "subset=" in data set spec "${spec}" but received "${suffix[1]}"`,
+      );
+    }
+    return { ...parseDatasetSpec(spec.slice(0, suffix.index)), subset: n };
   }
   const colon = spec.indexOf(':');
   const name = colon < 0 ? spec : spec.slice(0, colon);
@@ -64,10 +81,11 @@ export function parseDatasetSpec(spec: string): DatasetSpec {
 }
 
 /**
- * Loads a data set's train and test parts by spec `name[:path]`:
+ * Loads a data set's train and test parts by spec `name[:path][,subset=<n>]`:
  * - `fashion-mnist[:dir]` (default dir {@link FASHION_MNIST_DIR}), `mnist:dir`: IDX files;
  * - `cifar10:dir` (`cifar-10-batches-bin`), `cifar100:dir` (`cifar-100-binary`);
- * - `image-folder:dir` (`dir/<class>/*.png|jpg|jpeg`, optionally under `train/` and `test/`).
+ * - `image-folder:dir` (`dir/<class>/*.png|jpg|jpeg`, optionally under `train/` and `test/`);
+ * - any of them with `,subset=<n>`: a fixed random subset of n training images.
  *
  * @example
  * const { train, test } = await loadDataset('cifar10:/data/cifar-10-batches-bin');
@@ -76,7 +94,46 @@ export async function loadDataset(
   spec: string,
   options: LoadDatasetOptions = {},
 ): Promise<DatasetPair> {
-  const { name, path } = parseDatasetSpec(spec);
+  const parsed = parseDatasetSpec(spec);
+  const pair = await loadWhole(parsed, options);
+  if (parsed.subset === undefined) return pair;
+  const n = pair.train.labels.length;
+  if (parsed.subset > n) {
+    throw new OptionError(
+      `Data set spec "${spec}" asks for a subset of ${parsed.subset} training images but the training set has ${n}`,
+    );
+  }
+  return { train: trainSubset(pair.train, parsed.subset), test: pair.test };
+}
+
+/**
+ * The fixed random subset of `size` training images a `subset=<n>` spec names: the first `size`
+ * of one seeded permutation, kept in data-set order. It depends on the size only, never on a
+ * run's seed, so every run of a scenario (original, oracles, methods) sees the same images.
+ */
+export function subsetIndices(total: number, size: number): Int32Array {
+  return new Rng(deriveSeed(0, 'train-subset')).permutation(total).subarray(0, size).sort();
+}
+
+function trainSubset(ds: ImageDataset, size: number): ImageDataset {
+  const keep = subsetIndices(ds.labels.length, size);
+  const per = ds.shape[0] * ds.shape[1] * ds.shape[2];
+  const images = new (ds.images.constructor as Uint8ArrayConstructor | Float32ArrayConstructor)(
+    size * per,
+  );
+  const labels = new Int32Array(size);
+  keep.forEach((k, i) => {
+    images.set(ds.images.subarray(k * per, (k + 1) * per), i * per);
+    labels[i] = ds.labels[k];
+  });
+  // The normalisation statistics stay the full set's, as the kit's transforms do.
+  return { ...ds, name: `${ds.name}[subset ${size}]`, images, labels };
+}
+
+async function loadWhole(
+  { name, path }: DatasetSpec,
+  options: LoadDatasetOptions,
+): Promise<DatasetPair> {
   switch (name) {
     case 'fashion-mnist':
       return loadMnistDir(path ?? FASHION_MNIST_DIR, {

@@ -61,6 +61,38 @@ export function splitTest(
 }
 
 /**
+ * Checks a forget spec's form without a data set (the kind and its argument), so a mistyped spec
+ * is refused before any work; {@link selectForget} checks it against the training set.
+ */
+export function checkForgetSpec(spec: string): void {
+  if (typeof spec !== 'string') {
+    throw new OptionError(`Expected a string for forget but received ${typeof spec}`);
+  }
+  const colon = spec.indexOf(':');
+  const kind = colon < 0 ? spec : spec.slice(0, colon);
+  const arg = colon < 0 ? '' : spec.slice(colon + 1).trim();
+  if (kind === 'random') {
+    const v = Number(arg);
+    const ok = arg !== '' && (arg.includes('.') || v < 1 ? v > 0 && v < 1 : Number.isInteger(v));
+    if (!ok) {
+      throw new OptionError(
+        `Expected a fraction in (0, 1) or a count after "random:" in forget spec "${spec}" but received ${JSON.stringify(arg)}`,
+      );
+    }
+  } else if (kind === 'class' || kind === 'indices') {
+    if (arg === '') {
+      throw new OptionError(
+        `Expected ${kind === 'class' ? 'class ids' : 'a file'} after "${kind}:" in forget spec "${spec}"`,
+      );
+    }
+  } else {
+    throw new OptionError(
+      `Unknown forget spec "${spec}"; expected random:<fraction|count>, class:<id>[,<id>] or indices:<file>`,
+    );
+  }
+}
+
+/**
  * Selects the forget set of a training set from a spec:
  * - `random:<fraction|count>`: a seeded random subset; a fraction when the value contains `.`
  *   or is below 1 (must lie in (0, 1)), else a count (at most the training set's size);

@@ -240,3 +240,37 @@ export function unlearningVerdict(metrics: RunMetrics, oracle?: Accuracies): str
   }
   return tail.length > 0 ? `${head}; ${tail.join('; ')}.` : `${head}.`;
 }
+
+/** An MIA-efficacy within this (5 points) of the oracle's counts as matching it. */
+export const MIA_EFFICACY_CLOSE = 0.05;
+
+/** On which side of the retrain oracle a run fell, by one measure. */
+export type OracleSide = 'over-forgot' | 'matched' | 'under-forgot';
+
+/**
+ * Where a run sits against the retrain oracle, by forget accuracy (lower than the oracle's is
+ * over-forgetting) and by MIA-efficacy (a larger share of D_f taken for non-members than the
+ * oracle's is over-forgetting); undefined without an oracle.
+ */
+export function oracleSides(
+  metrics: RunMetrics,
+): { forget: OracleSide; mia?: OracleSide } | undefined {
+  const o = metrics.oracle;
+  if (!o) return undefined;
+  const side = (diff: number, close: number): OracleSide =>
+    Math.abs(diff) <= close ? 'matched' : diff > 0 ? 'over-forgot' : 'under-forgot';
+  return {
+    forget: side(o.accuracy.forget - metrics.accuracy.forget, CLOSE_TO_ORACLE),
+    ...(metrics.mia && Number.isFinite(o.mia.efficacy)
+      ? { mia: side(metrics.mia.efficacy - o.mia.efficacy, MIA_EFFICACY_CLOSE) }
+      : {}),
+  };
+}
+
+/** {@link oracleSides} in a few words: `over-forgot (forget acc.), matched (MIA)`. */
+export function oracleSidesText(metrics: RunMetrics): string {
+  const s = oracleSides(metrics);
+  if (!s) return '';
+  if (!s.mia || s.mia === s.forget) return `${s.forget}${s.mia ? '' : ' (forget acc.)'}`;
+  return `${s.forget} (forget acc.), ${s.mia} (MIA-efficacy)`;
+}

@@ -64,6 +64,20 @@ export interface NeuripsResult {
   testRatio: number;
 }
 
+/**
+ * How far a trained original memorized its training set: eval-mode accuracy on the whole
+ * training set and on the test half, their gap, and the scenario's target when it has one.
+ */
+export interface Memorization {
+  train: number;
+  test: number;
+  /** train − test. */
+  gap: number;
+  target?: { minTrainAccuracy: number; minGap: number };
+  /** Whether the target was reached (absent without a target). */
+  reached?: boolean;
+}
+
 export interface RunMetrics {
   method: string;
   /** Eval-mode accuracies of the finished model on full sets. */
@@ -83,6 +97,8 @@ export interface RunMetrics {
   mia?: MiaResult;
   gap?: GapResult;
   neurips?: NeuripsResult;
+  /** Training runs: how far the model memorized its training set. */
+  memorization?: Memorization;
   /** Retrain-time ratio: this run's seconds over the oracle's. */
   timeRatio?: number;
   /** The retrain oracle's accuracies and MIA, when the run was evaluated against one. */

@@ -37,6 +37,7 @@ import { FileFormatError } from '../util/errors.js';
 import { parseStrictJson } from '../util/json.js';
 import type { LoopState } from '../unlearn/loop.js';
 import type { History, RunMetrics } from './metrics.js';
+import type { ScenarioRecord } from './scenarios.js';
 
 export const RUN_FILES = {
   config: 'config.json',
@@ -65,6 +66,8 @@ export interface RunConfig {
   options: Record<string, unknown>;
   /** The run directory of the model this run started from. */
   from?: string;
+  /** The scenario the run was made under (`--scenario`): its name and settings. */
+  scenario?: ScenarioRecord;
   createdAt: string;
   versions: { lethe: string; libtorch: string; node: string };
 }

@@ -80,7 +80,9 @@ export function summarise(method: string, seeds: number[], runs: RunMetrics[]): 
  */
 export function checkReusable(dir: string, expected: Record<string, unknown>): void {
   const config = readConfig(dir) as unknown as Record<string, unknown>;
-  const had = Object.fromEntries(Object.keys(expected).map((k) => [k, config[k]]));
+  // Runs made before Lethe recorded precision were fp32.
+  const recorded: Record<string, unknown> = { ...config, precision: config.precision ?? 'fp32' };
+  const had = Object.fromEntries(Object.keys(expected).map((k) => [k, recorded[k]]));
   const diff = differences(had, expected);
   if (diff.length) {
     throw new OptionError(
@@ -127,6 +129,7 @@ export async function compare(input: CompareInput): Promise<Comparison> {
         seed,
         from: resolve(input.from),
         options: runOptions(method, original, input.options?.[method] ?? {}),
+        precision: input.precision ?? 'fp32',
       });
     } else {
       input.onRun?.(`${method} (seed ${seed})`);

@@ -9,6 +9,8 @@ import { methodIds, getMethod } from '../unlearn/registry.js';
 import { modelNames } from '../models/registry.js';
 import { DATASET_NAMES } from '../data/registry.js';
 import { oracleSidesText } from '../report/analysis.js';
+import { resolveCompute, type ModelMemoryFormat, type Precision } from '../models/precision.js';
+import { cuda } from '../tensor/index.js';
 import {
   DEFAULT_SCENARIO,
   loadScenario,
@@ -64,13 +66,48 @@ const TRAINING_OPTIONS: OptionTable = {
   },
 };
 
+const MEMORY_FORMAT_FLAGS: Record<string, ModelMemoryFormat> = {
+  'channels-last': 'channelsLast',
+  contiguous: 'contiguous',
+};
+
+/** The options every command shares, parsed and checked once, before any work. */
 function common({ values, scenario }: Parsed): Common {
+  const device = String(values.device);
+  if (!/^(cpu|cuda(:\d+)?)$/.test(device))
+    throw new OptionError(
+      `--device: expected 'cpu', 'cuda' or 'cuda:<n>' but received '${device}'`,
+    );
+  if (device.startsWith('cuda')) {
+    const n = cuda.isAvailable() ? cuda.deviceCount() : 0;
+    const index = device === 'cuda' ? 0 : Number(device.slice(5));
+    if (index >= n)
+      throw new OptionError(
+        n === 0
+          ? `--device ${device}: CUDA is not available (this libtorch build or machine has no GPU); use --device cpu, or build against a CUDA libtorch (LIBTORCH=<dir> npm run build)`
+          : `--device ${device}: this machine has ${n} CUDA device(s), cuda:0..cuda:${n - 1}`,
+      );
+  }
+  const mf = values['memory-format'];
+  if (mf !== undefined && !(String(mf) in MEMORY_FORMAT_FLAGS))
+    throw new OptionError(
+      `--memory-format: expected 'channels-last' or 'contiguous' but received '${String(mf)}'`,
+    );
+  const memoryFormat = mf === undefined ? undefined : MEMORY_FORMAT_FLAGS[String(mf)];
+  const precision = String(values.precision) as Precision;
+  try {
+    resolveCompute(device, { precision, memoryFormat });
+  } catch (error) {
+    throw new OptionError(`--precision: ${(error as Error).message}`);
+  }
   return {
     seed: intOption(values, 'seed') ?? 0,
-    device: String(values.device),
+    device,
     threads: intOption(values, 'threads', 1),
     resume: values.resume === true ? 'required' : 'never',
     ...(scenario ? { scenario: scenarioRecord(scenario) } : {}),
+    precision,
+    ...(memoryFormat ? { memoryFormat } : {}),
   };
 }
 

@@ -38,6 +38,19 @@ export const COMMON_OPTIONS: OptionTable = {
     description: "libtorch threads (default: the machine's cores)",
     placeholder: 'n',
   },
+  precision: {
+    type: 'string',
+    description:
+      "'fp32', 'bf16-mixed' (autocast; CPU and CUDA) or 'fp16-mixed' (CUDA, loss scaling)",
+    default: 'fp32',
+    placeholder: 'p',
+  },
+  'memory-format': {
+    type: 'string',
+    description:
+      "'channels-last' or 'contiguous' for images and conv weights (default: the faster on the device)",
+    placeholder: 'f',
+  },
   config: {
     type: 'string',
     description: 'JSON file with any of these options (flags win)',

@@ -49,6 +49,7 @@ import {
   type MemorizationTarget,
   type ScenarioRecord,
 } from '../run/scenarios.js';
+import type { ModelMemoryFormat, Precision } from '../models/precision.js';
 import { OptionError } from '../util/errors.js';
 import { ProgressReporter } from './progress.js';
 
@@ -64,6 +65,9 @@ export interface Common {
   resume?: 'never' | 'if-present' | 'required';
   /** The scenario the run is made under; recorded in its config.json. */
   scenario?: ScenarioRecord;
+  /** Mixed precision and memory format (default fp32, the device's faster layout). */
+  precision?: Precision;
+  memoryFormat?: ModelMemoryFormat;
 }
 
 const datasets = new Map<string, Promise<DatasetPair>>();
@@ -159,6 +163,17 @@ function resumeState(
   return { state: checkpoint.state, dispose: () => disposeCheckpoint(checkpoint) };
 }
 
+/**
+ * What a run's precision adds to its identity: a checkpoint made in one precision must not be
+ * resumed in another. fp32 with the default layout adds nothing, so older checkpoints still match.
+ */
+function computeIdentity(input: Common): Partial<RunIdentity> {
+  return {
+    ...(input.precision && input.precision !== 'fp32' ? { precision: input.precision } : {}),
+    ...(input.memoryFormat ? { memoryFormat: input.memoryFormat } : {}),
+  };
+}
+
 /** Trains an original model into a run directory. */
 export async function trainRun(input: TrainRunInput): Promise<RunMetrics> {
   applyThreads(input);
@@ -183,6 +198,7 @@ export async function trainRun(input: TrainRunInput): Promise<RunMetrics> {
     seed: input.seed,
     options,
     forgetDigest: digestOf(new Int32Array(0)),
+    ...computeIdentity(input),
   };
   const resume = resumeState(input.out, identity, input.resume);
   let result;
@@ -193,6 +209,8 @@ export async function trainRun(input: TrainRunInput): Promise<RunMetrics> {
       options,
       seed: input.seed,
       device: input.device,
+      precision: input.precision,
+      memoryFormat: input.memoryFormat,
       onEvent: progress.handle,
       // A full pass over the training set per epoch would add ~25% to a Fashion-MNIST epoch.
       evalEveryEpoch: false,
@@ -211,6 +229,8 @@ export async function trainRun(input: TrainRunInput): Promise<RunMetrics> {
     forget: 'none',
     seed: input.seed,
     device: input.device,
+    precision: result.compute.precision,
+    memoryFormat: result.compute.memoryFormat,
     threads: getNumThreads(),
     options,
     ...(input.scenario ? { scenario: input.scenario } : {}),
@@ -317,6 +337,7 @@ export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
     options,
     from: resolve(input.from),
     forgetDigest: digestOf(split.forget),
+    ...computeIdentity(input),
   };
   let resume;
   let result;
@@ -331,6 +352,8 @@ export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
       options,
       seed: input.seed,
       device: input.device,
+      precision: input.precision,
+      memoryFormat: input.memoryFormat,
       onEvent: progress.handle,
       originalPredictions,
       // The oracle's per-epoch accuracies are not reported; a full pass per epoch would cost ~20%.
@@ -351,6 +374,8 @@ export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
     forget: input.forget,
     seed: input.seed,
     device: input.device,
+    precision: result.compute.precision,
+    memoryFormat: result.compute.memoryFormat,
     threads: getNumThreads(),
     options,
     from: resolve(input.from),

@@ -28,6 +28,7 @@ import {
   type CheckpointMeta,
 } from '../models/checkpoint.js';
 import type { Classifier, ModelOptions } from '../models/registry.js';
+import type { ModelMemoryFormat, Precision } from '../models/precision.js';
 import type { Module } from '../nn/module.js';
 import { encodeSafetensors, loadSafetensors, saveSafetensors } from '../nn/safetensors.js';
 import { sweepTemporary, syncDir, writeFileAtomic, writeFileSynced } from '../util/atomic.js';
@@ -61,6 +62,10 @@ export interface RunConfig {
   forget: string;
   seed: number;
   device: string;
+  /** `fp32`, `bf16-mixed` or `fp16-mixed` (absent in runs made before Lethe recorded it: fp32). */
+  precision?: Precision;
+  /** Layout of images and conv weights while training (absent in older runs). */
+  memoryFormat?: ModelMemoryFormat;
   threads: number;
   /** The method's (or training recipe's) resolved options. */
   options: Record<string, unknown>;
@@ -434,6 +439,10 @@ export interface RunIdentity {
   from?: string;
   /** The forget set's indices, as `sha256:<hex>` (an `indices:<file>` spec may change). */
   forgetDigest: string;
+  /** Mixed precision, when not fp32. */
+  precision?: string;
+  /** The memory format, when asked for. */
+  memoryFormat?: string;
 }
 
 const RESUME_FORMAT = 'lethe-resume/1';

@@ -292,6 +292,7 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
     rng: new Rng(deriveSeed(seed, `method:${method.id}`)),
     seed,
     originalTrainLogits,
+    originalPredictions,
   };
   const history: History = { epochs: [], steps: [] };
   const start0 = method.fromScratch ? null : record(0, originalPredictions);
@@ -366,7 +367,9 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
         firstEpoch = resume.epoch + 1;
       }
       seconds += (performance.now() - t0) / 1000;
-      for (let epoch = firstEpoch; epoch <= options.epochs; epoch++) {
+      // Set when the method says it has done enough (`MethodRun.done`): the run ends there.
+      let stopped = false;
+      for (let epoch = firstEpoch; epoch <= options.epochs && !stopped; epoch++) {
         const e0 = performance.now();
         run.epochStart?.(epoch);
         const iteration = run.iterationFor?.(epoch) ?? method.iteration;
@@ -399,21 +402,26 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
               `${method.id}: the loss became ${stepRecord.loss} at step ${globalStep}; lower the learning rate`,
             );
           }
+          if (run.done?.()) {
+            stopped = true;
+            break;
+          }
         }
         if (options.scheduleStep === 'epoch') scheduler?.step();
         seconds += (performance.now() - e0) / 1000;
-        if (input.evalEveryEpoch !== false || epoch === options.epochs) {
+        const last = epoch === options.epochs || stopped;
+        if (input.evalEveryEpoch !== false || last) {
           emit({ type: 'evaluate', epoch, what: 'forget / retain / test sets' });
           // The val set is predicted once, after the last epoch.
           final = predictSets(model, data, split, device, {
-            val: epoch === options.epochs,
+            val: last,
             ...compute,
           });
           const r = record(epoch, final);
           history.epochs.push(r);
           emit({ type: 'epoch', record: r });
         }
-        if (input.onCheckpoint && epoch < options.epochs) {
+        if (input.onCheckpoint && !last) {
           const state = model.stateDict();
           try {
             input.onCheckpoint({

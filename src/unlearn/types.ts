@@ -7,7 +7,7 @@ import type { SplitLoaders } from '../data/loader.js';
 import type { Split } from '../data/split.js';
 import type { Module } from '../nn/module.js';
 import type { Compute } from '../models/precision.js';
-import type { TensorBatch } from '../models/predict.js';
+import type { SetPredictions, TensorBatch } from '../models/predict.js';
 import type { Tensor } from '../tensor/index.js';
 import type { Rng } from '../util/rng.js';
 import type { EpochRecord, StepRecord } from '../run/metrics.js';
@@ -70,6 +70,8 @@ export interface MethodContext {
    * once: a frozen teacher's outputs need no second forward pass when inputs are not augmented.
    */
   originalTrainLogits: Float32Array | null;
+  /** The original model's eval-mode predictions on the split's sets (val included when there is one). */
+  originalPredictions: SetPredictions;
 }
 
 /** The batches of one step; which are present depends on the method's `iteration`. */
@@ -99,6 +101,11 @@ export interface MethodRun {
   iterationFor?(epoch: number): Iteration;
   /** One step's loss (the loop runs backward, the optimizer and the schedule). */
   step(input: StepInput): StepOutput;
+  /**
+   * Asked after every step: true ends the run there (a method that knows it has done enough).
+   * The final evaluation still runs; the learning-rate schedule simply stops where it was.
+   */
+  done?(): boolean;
   /** For methods with no training loop (SSD): the whole edit. */
   apply?(): void;
   /** Frees whatever the method created (teachers, masks). */

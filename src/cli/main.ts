@@ -9,33 +9,46 @@ import { methodIds, getMethod } from '../unlearn/registry.js';
 import { modelNames } from '../models/registry.js';
 import { DATASET_NAMES } from '../data/registry.js';
 import { oracleSidesText } from '../report/analysis.js';
-import { resolveCompute, type ModelMemoryFormat, type Precision } from '../models/precision.js';
-import { cuda } from '../tensor/index.js';
+import type { ModelMemoryFormat } from '../models/precision.js';
 import {
   DEFAULT_SCENARIO,
   loadScenario,
   memorizationCheck,
   scenarioNames,
   scenarioRecord,
+  type ScenarioRecord,
 } from '../run/scenarios.js';
 import { LetheError, OptionError } from '../util/errors.js';
-import { compare } from './compare.js';
 import {
-  cachedRun,
-  cacheKey,
-  ensureOriginal,
+  checkCompute,
+  collect,
+  demo,
   evaluateRuns,
+  planComparison,
+  readPlan,
+  runJob,
+  runLocal,
+  runPlan,
+  runQueue,
+  runSlurm,
+  runWorker,
   trainRun,
   unlearnRun,
+  writePlan,
   writeRunReport,
-  type Common,
-} from './runs.js';
+  writeSlurmScripts,
+  type Comparison,
+  type ComputeSpec,
+  type RunEventHandler,
+  type TrainSpec,
+} from '../run/index.js';
+import { runReporter } from './progress.js';
 import {
   helpText,
-  intOption,
   methodOverrides,
-  numberOption,
+  numeric,
   parseCommand,
+  text,
   type OptionTable,
   type Parsed,
 } from './options.js';
@@ -45,19 +58,26 @@ interface Command {
   description: string;
   options: OptionTable;
   examples?: string[];
-  run(parsed: Parsed): Promise<void>;
+  /** Resolves with the exit code when it is not 0. */
+  run(parsed: Parsed): Promise<void | number>;
 }
 
 const dataHelp = `data set as name[:path]: ${DATASET_NAMES.join(', ')}`;
 const TRAINING_OPTIONS: OptionTable = {
-  epochs: { type: 'string', description: 'epochs', placeholder: 'n' },
+  epochs: { type: 'string', description: 'epochs', value: 'integer', min: 1, placeholder: 'n' },
   resume: {
     type: 'boolean',
     description:
       'continue the interrupted run in --out from its last finished epoch (same settings; the run saves a checkpoint after every epoch)',
   },
-  lr: { type: 'string', description: 'learning rate', placeholder: 'x' },
-  'batch-size': { type: 'string', description: 'batch size', placeholder: 'n' },
+  lr: { type: 'string', description: 'learning rate', value: 'number', above: 0, placeholder: 'x' },
+  'batch-size': {
+    type: 'string',
+    description: 'batch size',
+    value: 'integer',
+    min: 1,
+    placeholder: 'n',
+  },
   opt: {
     type: 'string',
     multiple: true,
@@ -71,43 +91,34 @@ const MEMORY_FORMAT_FLAGS: Record<string, ModelMemoryFormat> = {
   contiguous: 'contiguous',
 };
 
-/** The options every command shares, parsed and checked once, before any work. */
-function common({ values, scenario }: Parsed): Common {
-  const device = String(values.device);
-  if (!/^(cpu|cuda(:\d+)?)$/.test(device))
-    throw new OptionError(
-      `--device: expected 'cpu', 'cuda' or 'cuda:<n>' but received '${device}'`,
-    );
-  if (device.startsWith('cuda')) {
-    const n = cuda.isAvailable() ? cuda.deviceCount() : 0;
-    const index = device === 'cuda' ? 0 : Number(device.slice(5));
-    if (index >= n)
-      throw new OptionError(
-        n === 0
-          ? `--device ${device}: CUDA is not available (this libtorch build or machine has no GPU); use --device cpu, or build against a CUDA libtorch (LIBTORCH=<dir> npm run build)`
-          : `--device ${device}: this machine has ${n} CUDA device(s), cuda:0..cuda:${n - 1}`,
-      );
-  }
-  const mf = values['memory-format'];
-  if (mf !== undefined && !(String(mf) in MEMORY_FORMAT_FLAGS))
-    throw new OptionError(
-      `--memory-format: expected 'channels-last' or 'contiguous' but received '${String(mf)}'`,
-    );
-  const memoryFormat = mf === undefined ? undefined : MEMORY_FORMAT_FLAGS[String(mf)];
-  const precision = String(values.precision) as Precision;
-  try {
-    resolveCompute(device, { precision, memoryFormat });
-  } catch (error) {
-    throw new OptionError(`--precision: ${(error as Error).message}`);
-  }
+/** The compute settings every command shares, checked once, before any work. */
+function compute({ values }: Parsed): ComputeSpec {
+  const mf = text(values, 'memory-format');
+  return checkCompute({
+    seed: numeric(values, 'seed') ?? 0,
+    device: values.device,
+    threads: numeric(values, 'threads'),
+    precision: values.precision,
+    memoryFormat: mf === undefined ? undefined : MEMORY_FORMAT_FLAGS[mf],
+  });
+}
+
+/** The scenario a command runs under, as recorded in its runs' config.json. */
+function scenarioOf({ scenario }: Parsed): { scenario?: ScenarioRecord } {
+  return scenario ? { scenario: scenarioRecord(scenario) } : {};
+}
+
+/** The original a comparison or the demo trains (once; cached) from the flags and scenario. */
+function originalSpec(parsed: Parsed, c: ComputeSpec, cifarStem: boolean): TrainSpec {
+  const { values, scenario } = parsed;
   return {
-    seed: intOption(values, 'seed') ?? 0,
-    device,
-    threads: intOption(values, 'threads', 1),
-    resume: values.resume === true ? 'required' : 'never',
-    ...(scenario ? { scenario: scenarioRecord(scenario) } : {}),
-    precision,
-    ...(memoryFormat ? { memoryFormat } : {}),
+    kind: 'train',
+    data: String(values.data),
+    model: String(values.model),
+    ...(cifarStem ? { cifarStem: true } : {}),
+    options: scenario?.train ?? {},
+    ...c,
+    ...scenarioOf(parsed),
   };
 }
 
@@ -121,22 +132,39 @@ const scenarioOption = (def?: string): OptionTable[string] => ({
 /** Flag shortcuts plus --opt pairs, as method option overrides. */
 function overrides(values: Parsed['values']): Record<string, unknown> {
   const out = methodOverrides(values);
-  const epochs = intOption(values, 'epochs');
-  const lr = numberOption(values, 'lr');
-  const batchSize = intOption(values, 'batch-size', 1);
+  const epochs = numeric(values, 'epochs');
+  const lr = numeric(values, 'lr');
+  const batchSize = numeric(values, 'batch-size');
   if (epochs !== undefined) out.epochs = epochs;
   if (lr !== undefined) out.lr = lr;
   if (batchSize !== undefined) out.batchSize = batchSize;
   return out;
 }
 
-function requireString(values: Parsed['values'], name: string, command: string): string {
-  const v = values[name];
-  if (typeof v !== 'string' || v === '')
-    throw new OptionError(
-      `lethe ${command}: --${name} is required (see 'lethe ${command} --help')`,
+/** Prints a comparison's table and where its files are; exit code 1 when a job failed. */
+function printComparison(comparison: Comparison, out: string, started: number): number {
+  for (const e of comparison.entries) {
+    const m = e.metrics;
+    const f = (k: string): string =>
+      m[k] ? `${m[k].mean.toFixed(3)}±${m[k].std.toFixed(3)}` : '-';
+    console.log(
+      `${e.method.padEnd(15)} forget ${f('accuracy.forget')}  retain ${f('accuracy.retain')}  test ${f('accuracy.test')}  MIA ${f('mia.simple')}  Avg Gap ${f('gap.avg')}  s ${f('seconds')}`,
     );
-  return v;
+  }
+  console.log(
+    `comparison: ${join(out, 'comparison.json')} (table: comparison.md), report: ${join(out, 'report.html')} (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+  );
+  for (const f of comparison.failed ?? [])
+    console.error(`lethe: job ${f.job} failed: ${f.error}${f.log ? ` (log: ${f.log})` : ''}`);
+  if (comparison.failed?.length)
+    console.error(
+      `lethe: ${comparison.failed.length} job(s) failed; the table summarises the runs that finished. Run the same command again to retry them.`,
+    );
+  return comparison.failed?.length ? 1 : 0;
+}
+
+function resumeOf(values: Parsed['values']): 'required' | 'never' {
+  return values.resume === true ? 'required' : 'never';
 }
 
 const pct = (v: number | null | undefined): string =>
@@ -207,15 +235,20 @@ const COMMANDS: Record<string, Command> = {
     async run(parsed) {
       const { values, scenario } = parsed;
       const out = String(values.out);
-      await trainRun({
-        ...common(parsed),
-        data: String(values.data),
-        model: String(values.model),
-        // The scenario's recipe, under the flags.
-        options: { ...scenario?.train, ...overrides(values) },
+      await trainRun(
+        {
+          kind: 'train',
+          data: String(values.data),
+          model: String(values.model),
+          ...(values['cifar-stem'] === true ? { cifarStem: true } : {}),
+          // The scenario's recipe, under the flags.
+          options: { ...scenario?.train, ...overrides(values) },
+          ...compute(parsed),
+          ...scenarioOf(parsed),
+        },
         out,
-        cifarStem: values['cifar-stem'] === true,
-      });
+        { resume: resumeOf(values), onEvent: runReporter() },
+      );
       printSummary('trained', out);
       printMemorization(out);
     },
@@ -227,11 +260,13 @@ const COMMANDS: Record<string, Command> = {
       from: {
         type: 'string',
         description: 'run directory of the trained (original) model',
+        required: true,
         placeholder: 'dir',
       },
       forget: {
         type: 'string',
         description: 'forget set: random:<fraction|count>, class:<id>[,<id>], indices:<file>',
+        required: true,
         placeholder: 'spec',
       },
       method: {
@@ -243,6 +278,7 @@ const COMMANDS: Record<string, Command> = {
       'student-mode': {
         type: 'string',
         description: "batch-norm mode while training: 'train' or 'eval'",
+        choices: ['train', 'eval'],
         placeholder: 'mode',
       },
       out: {
@@ -263,14 +299,19 @@ const COMMANDS: Record<string, Command> = {
       const out = typeof values.out === 'string' ? values.out : join('runs', method);
       const opts = overrides(values);
       if (values['student-mode'] !== undefined) opts.studentMode = values['student-mode'];
-      await unlearnRun({
-        ...common(parsed),
-        from: requireString(values, 'from', 'unlearn'),
-        forget: requireString(values, 'forget', 'unlearn'),
-        method,
-        options: opts,
+      await unlearnRun(
+        {
+          kind: 'unlearn',
+          from: String(values.from),
+          forget: String(values.forget),
+          method,
+          options: opts,
+          ...compute(parsed),
+          ...scenarioOf(parsed),
+        },
         out,
-      });
+        { resume: resumeOf(values), onEvent: runReporter() },
+      );
       printSummary(method, out);
     },
   },
@@ -321,7 +362,7 @@ const COMMANDS: Record<string, Command> = {
         throw new OptionError(
           "lethe eval: expected at least one run directory (see 'lethe eval --help')",
         );
-      const c = common(parsed);
+      const c = compute(parsed);
       const metrics = await evaluateRuns(
         positionals,
         (values.oracle as string[] | undefined) ?? [],
@@ -357,6 +398,8 @@ const COMMANDS: Record<string, Command> = {
         type: 'string',
         description: 'runs per method (N ≥ 2 for the NeurIPS score)',
         default: '3',
+        value: 'integer',
+        min: 1,
         placeholder: 'n',
       },
       from: {
@@ -398,60 +441,294 @@ const COMMANDS: Record<string, Command> = {
         description:
           "evaluate each run's full sets after every epoch, for per-epoch curves (slower)",
       },
+      plan: {
+        type: 'string',
+        description:
+          'write the comparison as a plan of jobs (plan.json) into this directory; alone, only write it (run its jobs with lethe job)',
+        placeholder: 'dir',
+      },
+      collect: {
+        type: 'string',
+        description: "evaluate a plan's finished runs into the comparison files",
+        placeholder: 'plan-dir',
+      },
+      executor: {
+        type: 'string',
+        description:
+          "where the jobs run: 'serial' (here, default), 'local' (--jobs processes), 'slurm' (an sbatch array), 'queue' (lethe worker processes off --redis)",
+        choices: ['serial', 'local', 'slurm', 'queue'],
+        placeholder: 'name',
+      },
+      jobs: {
+        type: 'string',
+        description: 'local: processes at once (threads divided between them)',
+        default: '2',
+        value: 'integer',
+        min: 1,
+        placeholder: 'k',
+      },
+      partition: { type: 'string', description: 'slurm: partition', placeholder: 'name' },
+      gpus: {
+        type: 'string',
+        description: 'slurm: GPUs per job',
+        value: 'integer',
+        min: 0,
+        placeholder: 'n',
+      },
+      cpus: {
+        type: 'string',
+        description: 'slurm: CPUs per job (its libtorch threads)',
+        value: 'integer',
+        min: 1,
+        placeholder: 'n',
+      },
+      mem: { type: 'string', description: 'slurm: memory per job, e.g. 8G', placeholder: 'size' },
+      time: {
+        type: 'string',
+        description: 'slurm: time limit per job, e.g. 2:00:00',
+        placeholder: 'limit',
+      },
+      throttle: {
+        type: 'string',
+        description: "slurm: at most this many jobs at once (the array's %)",
+        value: 'integer',
+        min: 1,
+        placeholder: 'n',
+      },
+      submit: {
+        type: 'boolean',
+        description:
+          'slurm: submit the array and the aggregation and follow them to the end (default: write the scripts and say how to submit them)',
+      },
+      redis: {
+        type: 'string',
+        description: 'queue: the Redis URL, e.g. redis://host:6379',
+        placeholder: 'url',
+      },
+      queue: {
+        type: 'string',
+        description: 'queue: the queue name',
+        default: 'lethe',
+        placeholder: 'name',
+      },
     },
     examples: [
       'lethe compare --methods srfl,finetune,neggrad+,scrub,salun --forget random:0.1 --seeds 3',
       'lethe compare --scenario memorized-fmnist --methods srfl,srfl-published,finetune,neggrad+,salun --seeds 16',
+      'lethe compare --scenario memorized-fmnist --seeds 16 --out /shared/cmp --executor local --jobs 4',
+      'lethe compare --scenario memorized-fmnist --seeds 16 --out /shared/cmp --executor slurm --gpus 1 --cpus 8 --time 2:00:00 --throttle 16 --submit',
+      'lethe compare --scenario memorized-fmnist --seeds 16 --out /shared/cmp --executor queue --redis redis://queue-host:6379',
+      'lethe compare --collect /shared/cmp/plan',
     ],
     async run(parsed) {
-      const { values, scenario } = parsed;
-      // Runs cut short by an interruption continue from their last finished epoch.
-      const c: Common = { ...common(parsed), resume: 'if-present' };
-      const out = String(values.out);
+      const { values } = parsed;
       const started = performance.now();
-      const from = typeof values.from === 'string' ? values.from : join(out, 'original');
-      if (typeof values.from !== 'string') {
-        await ensureOriginal(
-          c,
-          {
-            data: String(values.data),
-            model: String(values.model),
-            options: scenario?.train ?? {},
-            cifarStem: values['cifar-stem'] === true,
-          },
-          from,
-        );
-        printMemorization(from);
+      const collectDir = text(values, 'collect');
+      if (collectDir) {
+        const plan = readPlan(collectDir);
+        return printComparison(await collect(plan, { onEvent: runReporter() }), plan.out, started);
       }
+      const c = compute(parsed);
+      const out = String(values.out);
+      const from = text(values, 'from');
       const perMethod: Record<string, Record<string, unknown>> = {};
       for (const [key, value] of Object.entries(methodOverrides(values))) {
         const dot = key.indexOf('.');
         if (dot <= 0) throw new OptionError(`--opt ${key}: expected method.key=value`);
         (perMethod[key.slice(0, dot)] ??= {})[key.slice(dot + 1)] = value;
       }
-      const seeds = intOption(values, 'seeds', 1) ?? 3;
-      const comparison = await compare({
+      const planned = planComparison({
         ...c,
-        from,
+        ...(from !== undefined
+          ? { from }
+          : { original: originalSpec(parsed, c, values['cifar-stem'] === true) }),
         methods: String(values.methods).split(',').filter(Boolean),
         forget: String(values.forget),
-        seeds,
+        seeds: numeric(values, 'seeds') ?? 3,
         out,
         options: perMethod,
         evalEveryEpoch: values['every-epoch'] === true,
-        onRun: (label) => console.error(`compare: running ${label}`),
+        ...scenarioOf(parsed),
       });
-      for (const e of comparison.entries) {
-        const m = e.metrics;
-        const f = (k: string): string =>
-          m[k] ? `${m[k].mean.toFixed(3)}±${m[k].std.toFixed(3)}` : '-';
+      const onEvent = runReporter({
+        onRun: (label) => `compare: running ${label}`,
+        extra: (e) => {
+          // How far the original memorized, once it is there.
+          if (
+            e.type === 'job' &&
+            e.id === 'original' &&
+            (e.state === 'done' || e.state === 'skipped')
+          )
+            printMemorization(planned.original);
+        },
+      });
+      const executor = text(values, 'executor') ?? 'serial';
+      const planDir = text(values, 'plan');
+      if (executor === 'serial' && planDir === undefined)
+        return printComparison(await runPlan(planned, onEvent), out, started);
+      if (executor === 'queue' && !text(values, 'redis'))
+        throw new OptionError('lethe compare: --executor queue needs --redis <url>');
+      const plan = writePlan(planDir ?? join(out, 'plan'), planned);
+      const planFile = join(plan.dir!, 'plan.json');
+      if (executor === 'serial') {
         console.log(
-          `${e.method.padEnd(15)} forget ${f('accuracy.forget')}  retain ${f('accuracy.retain')}  test ${f('accuracy.test')}  MIA ${f('mia.simple')}  Avg Gap ${f('gap.avg')}  s ${f('seconds')}`,
+          [
+            `plan: ${planFile} (${plan.jobs.length} jobs, indices 0..${plan.jobs.length - 1})`,
+            `  one job:     lethe job ${plan.dir} --index <i>`,
+            `  all of them: lethe compare --executor local|slurm|queue … --plan ${plan.dir}`,
+            `  afterwards:  lethe compare --collect ${plan.dir}`,
+          ].join('\n'),
         );
+        return;
       }
-      console.log(
-        `comparison: ${join(out, 'comparison.json')} (table: comparison.md), report: ${join(out, 'report.html')} (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+      if (executor === 'local')
+        return printComparison(
+          await runLocal(plan, { jobs: numeric(values, 'jobs') ?? 2, threads: c.threads, onEvent }),
+          out,
+          started,
+        );
+      if (executor === 'slurm') {
+        const slurm = {
+          ...(text(values, 'partition') ? { partition: text(values, 'partition') } : {}),
+          ...(numeric(values, 'gpus') !== undefined ? { gpus: numeric(values, 'gpus') } : {}),
+          ...(numeric(values, 'cpus') !== undefined ? { cpus: numeric(values, 'cpus') } : {}),
+          ...(text(values, 'mem') ? { mem: text(values, 'mem') } : {}),
+          ...(text(values, 'time') ? { time: text(values, 'time') } : {}),
+          ...(numeric(values, 'throttle') !== undefined
+            ? { throttle: numeric(values, 'throttle') }
+            : {}),
+          onEvent,
+        };
+        if (values.submit === true)
+          return printComparison(await runSlurm(plan, slurm), out, started);
+        const scripts = writeSlurmScripts(plan, slurm);
+        console.log(
+          [
+            `plan: ${planFile} (${plan.jobs.length} jobs)`,
+            'submit with:',
+            `  id=$(sbatch --parsable ${scripts.array})`,
+            `  sbatch --dependency=afterok:$id --kill-on-invalid-dep=yes ${scripts.aggregate}`,
+            `(or add --submit to submit and follow them; if a job fails, lethe compare --collect ${plan.dir})`,
+          ].join('\n'),
+        );
+        return;
+      }
+      return printComparison(
+        await runQueue(plan, {
+          redis: text(values, 'redis')!,
+          queue: String(values.queue),
+          onEvent,
+        }),
+        out,
+        started,
       );
+    },
+  },
+  job: {
+    usage: 'lethe job <plan-dir> [--index <i>]',
+    description: [
+      "Run one job of a comparison's plan (lethe compare … --plan <dir>). The index comes from",
+      '--index, else SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX (a Slurm array, a Kubernetes indexed',
+      'job). A job whose run is finished is skipped; the shared original is trained by one job, the',
+      'others wait for it.',
+    ].join('\n'),
+    options: {
+      index: {
+        type: 'string',
+        description: 'the job (0-based)',
+        value: 'integer',
+        min: 0,
+        placeholder: 'i',
+      },
+      'exit-with-parent': {
+        type: 'boolean',
+        description: 'stop when the process that started this one exits (lethe worker uses it)',
+      },
+    },
+    async run(parsed) {
+      const { values, positionals } = parsed;
+      const dir = positionals[0];
+      if (!dir)
+        throw new OptionError("lethe job: expected a plan directory (see 'lethe job --help')");
+      const plan = readPlan(dir);
+      const fromEnv = process.env.SLURM_ARRAY_TASK_ID ?? process.env.JOB_COMPLETION_INDEX;
+      const index =
+        numeric(values, 'index') ?? (fromEnv !== undefined ? Number(fromEnv) : undefined);
+      if (index === undefined)
+        throw new OptionError(
+          'lethe job: which job? --index <i>, or SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX in the environment',
+        );
+      const parent = process.ppid;
+      const watchParent: RunEventHandler = () => {
+        if (process.ppid !== parent) throw new Error('the worker that started this job exited');
+      };
+      const state = await runJob(plan, index, {
+        onEvent: runReporter({
+          onRun: (label) => `job ${index}: running ${label}`,
+          ...(values['exit-with-parent'] === true ? { extra: watchParent } : {}),
+        }),
+        ...(numeric(values, 'threads') !== undefined
+          ? { threads: numeric(values, 'threads') }
+          : {}),
+      });
+      console.log(`job ${index} (${plan.jobs[index].id}): ${state}`);
+    },
+  },
+  worker: {
+    usage: 'lethe worker --redis <url> [--queue lethe]',
+    description: [
+      'Take jobs of comparisons (lethe compare --executor queue) off a Redis queue until stopped',
+      '(SIGINT, SIGTERM). Start any number, on any machines that reach Redis and see the run',
+      'directories at the same paths. A job whose worker dies is taken over by another.',
+    ].join('\n'),
+    options: {
+      redis: {
+        type: 'string',
+        description: 'Redis URL, e.g. redis://host:6379',
+        required: true,
+        placeholder: 'url',
+      },
+      queue: {
+        type: 'string',
+        description: 'the queue name',
+        default: 'lethe',
+        placeholder: 'name',
+      },
+      concurrency: {
+        type: 'string',
+        description: 'jobs at once in this worker',
+        default: '1',
+        value: 'integer',
+        min: 1,
+        placeholder: 'n',
+      },
+      'lock-seconds': {
+        type: 'string',
+        description:
+          "how long a job's lock lasts unrenewed: a dead worker's job is retried after it",
+        default: '30',
+        value: 'integer',
+        min: 1,
+        placeholder: 's',
+      },
+    },
+    async run(parsed) {
+      const { values } = parsed;
+      const until = new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      await runWorker({
+        redis: String(values.redis),
+        queue: String(values.queue),
+        concurrency: numeric(values, 'concurrency'),
+        lockSeconds: numeric(values, 'lock-seconds'),
+        ...(numeric(values, 'threads') !== undefined
+          ? { threads: numeric(values, 'threads') }
+          : {}),
+        until,
+        onEvent: runReporter(),
+      });
     },
   },
   demo: {
@@ -467,6 +744,7 @@ const COMMANDS: Record<string, Command> = {
       scenario: scenarioOption(DEFAULT_SCENARIO),
       forget: {
         type: 'string',
+        required: true,
         description: "forget set (default: the scenario's)",
         placeholder: 'spec',
       },
@@ -489,11 +767,13 @@ const COMMANDS: Record<string, Command> = {
       },
       data: {
         type: 'string',
+        required: true,
         description: `${dataHelp} (default: the scenario's)`,
         placeholder: 'spec',
       },
       model: {
         type: 'string',
+        required: true,
         description: "architecture (default: the scenario's)",
         placeholder: 'name',
       },
@@ -513,91 +793,66 @@ const COMMANDS: Record<string, Command> = {
     ],
     async run(parsed) {
       const { values, scenario } = parsed;
-      // Runs cut short by an interruption continue from their last finished epoch.
-      const c: Common = { ...common(parsed), resume: 'if-present' };
+      const c = compute(parsed);
       const out = String(values.out);
-      const forget = requireString(values, 'forget', 'demo');
+      const forget = String(values.forget);
       const started = performance.now();
-      const original = join(out, 'original');
-      const { key: trainKey, cached } = await ensureOriginal(
-        c,
+      const noOracle = values['no-oracle'] === true;
+      const result = await demo(
         {
-          data: requireString(values, 'data', 'demo'),
-          model: requireString(values, 'model', 'demo'),
-          options: scenario?.train ?? {},
-          cifarStem: scenario?.modelOptions?.cifar === true,
+          ...c,
+          original: originalSpec(parsed, c, scenario?.modelOptions?.cifar === true),
+          forget,
+          method: getMethod(String(values.method)).id,
+          options: methodOverrides(values),
+          baselines: String(values.baselines).split(',').filter(Boolean),
+          oracle: !noOracle,
+          out,
+          ...scenarioOf(parsed),
         },
-        original,
+        runReporter(),
       );
+      const { original, runs } = result;
       console.log(
-        cached
-          ? `original model: reused from the cache (${original})`
-          : `original model: trained (${original})`,
+        original.cached
+          ? `original model: reused from the cache (${original.dir})`
+          : `original model: trained (${original.dir})`,
       );
-      printMemorization(original);
-      const method = getMethod(String(values.method)).id;
-      const runs = [join(out, method)];
-      await unlearnRun({
-        ...c,
-        from: original,
-        forget,
-        method,
-        options: methodOverrides(values),
-        out: runs[0],
-      });
-      if (values['no-oracle'] === true) {
-        printSummary(method, runs[0]);
-        console.log(`demo finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
-        return;
-      }
-      const oracle = join(out, 'retrain');
-      const oracleCached = await cachedRun(
-        'retrain',
-        cacheKey({ trainKey, forget }),
-        oracle,
-        (dir) =>
-          unlearnRun({ ...c, from: original, forget, method: 'retrain', options: {}, out: dir }),
-      );
-      console.log(
-        oracleCached
-          ? `retrain oracle: reused from the cache (${oracle})`
-          : `retrain oracle: trained (${oracle})`,
-      );
-      for (const id of String(values.baselines).split(',').filter(Boolean)) {
-        const baseline = getMethod(id).id;
-        // The NeurIPS 2023 kit's official baseline budget: one epoch.
-        const options = { epochs: 1 };
-        const dir = join(out, baseline);
-        const hit = await cachedRun(baseline, cacheKey({ trainKey, forget, options }), dir, (d) =>
-          unlearnRun({ ...c, from: original, forget, method: baseline, options, out: d }),
-        );
-        if (hit) console.log(`${baseline}: reused from the cache (${dir})`);
-        runs.push(dir);
-      }
-      const metrics = await evaluateRuns(runs, [oracle], c.device);
-      console.log('');
-      console.log(`Did it forget? eval-mode accuracy vs the retrain oracle (forget ${forget})`);
-      const o = metrics[0].oracle!;
-      const row = (
-        name: string,
-        a: { forget: number; retain: number; test: number },
-        mia: number,
-        verdict: string,
-      ): string =>
-        `  ${name.padEnd(15)} forget ${pct(a.forget).padStart(6)}  retain ${pct(a.retain).padStart(6)}  test ${pct(a.test).padStart(6)}  MIA-eff ${mia.toFixed(3)}  ${verdict}`;
-      console.log(row('retrain oracle', o.accuracy, o.mia.efficacy, ''));
-      runs.forEach((dir, i) =>
+      printMemorization(original.dir);
+      if (result.oracle) {
+        const { oracle } = result;
         console.log(
-          row(
-            readMetrics(dir).method,
-            metrics[i].accuracy,
-            metrics[i].mia!.efficacy,
-            `Avg Gap ${metrics[i].gap!.avg.toFixed(3)}  ${oracleSidesText(metrics[i])}`,
+          oracle.cached
+            ? `retrain oracle: reused from the cache (${oracle.dir})`
+            : `retrain oracle: trained (${oracle.dir})`,
+        );
+        for (const r of runs.slice(1))
+          if (r.cached) console.log(`${r.method}: reused from the cache (${r.dir})`);
+        const metrics = result.evaluated!;
+        console.log('');
+        console.log(`Did it forget? eval-mode accuracy vs the retrain oracle (forget ${forget})`);
+        const o = metrics[0].oracle!;
+        const row = (
+          name: string,
+          a: { forget: number; retain: number; test: number },
+          mia: number,
+          verdict: string,
+        ): string =>
+          `  ${name.padEnd(15)} forget ${pct(a.forget).padStart(6)}  retain ${pct(a.retain).padStart(6)}  test ${pct(a.test).padStart(6)}  MIA-eff ${mia.toFixed(3)}  ${verdict}`;
+        console.log(row('retrain oracle', o.accuracy, o.mia.efficacy, ''));
+        runs.forEach((r, i) =>
+          console.log(
+            row(
+              r.method,
+              metrics[i].accuracy,
+              metrics[i].mia!.efficacy,
+              `Avg Gap ${metrics[i].gap!.avg.toFixed(3)}  ${oracleSidesText(metrics[i])}`,
+            ),
           ),
-        ),
-      );
-      console.log('');
-      printSummary(method, runs[0]);
+        );
+        console.log('');
+      }
+      printSummary(runs[0].method, runs[0].dir);
       console.log(`demo finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     },
   },

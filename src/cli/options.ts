@@ -10,6 +10,16 @@ import { OptionError } from '../util/errors.js';
 export interface OptionSpec {
   type: 'string' | 'boolean';
   description: string;
+  /** A string option that must be given (checked at parse time, after config and scenario). */
+  required?: boolean;
+  /** The values a string option may take. */
+  choices?: readonly string[];
+  /** A string option read as a number: an integer, or any finite number. */
+  value?: 'integer' | 'number';
+  /** The least value of a numeric option. */
+  min?: number;
+  /** A numeric option must be greater than this. */
+  above?: number;
   default?: string | boolean;
   multiple?: boolean;
   short?: string;
@@ -25,6 +35,8 @@ export const COMMON_OPTIONS: OptionTable = {
     type: 'string',
     description: 'seed of every random choice (splits, shuffles, init, rolls)',
     default: '0',
+    value: 'integer',
+    min: 0,
     placeholder: 'n',
   },
   device: {
@@ -36,6 +48,8 @@ export const COMMON_OPTIONS: OptionTable = {
   threads: {
     type: 'string',
     description: "libtorch threads (default: the machine's cores)",
+    value: 'integer',
+    min: 1,
     placeholder: 'n',
   },
   precision: {
@@ -43,12 +57,14 @@ export const COMMON_OPTIONS: OptionTable = {
     description:
       "'fp32', 'bf16-mixed' (autocast; CPU and CUDA) or 'fp16-mixed' (CUDA, loss scaling)",
     default: 'fp32',
+    choices: ['fp32', 'bf16-mixed', 'fp16-mixed'],
     placeholder: 'p',
   },
   'memory-format': {
     type: 'string',
     description:
       "'channels-last' or 'contiguous' for images and conv weights (default: the faster on the device)",
+    choices: ['channels-last', 'contiguous'],
     placeholder: 'f',
   },
   config: {
@@ -60,7 +76,7 @@ export const COMMON_OPTIONS: OptionTable = {
 };
 
 export interface Parsed {
-  values: Record<string, string | boolean | string[] | undefined>;
+  values: Record<string, string | boolean | string[] | number | undefined>;
   positionals: string[];
   /** The scenario named by `--scenario` (or the command's default one), loaded and validated. */
   scenario?: Scenario;
@@ -90,9 +106,21 @@ export function parseCommand(command: string, argv: string[], table: OptionTable
       ...(spec.short ? { short: spec.short } : {}),
     };
   }
+  // `--epochs -1` is a value, not an option: joined as `--epochs=-1` so that it is checked as one.
+  const args = argv.flatMap((arg, i) =>
+    /^-\d/.test(arg) &&
+    /^--[\w-]+$/.test(argv[i - 1] ?? '') &&
+    all[argv[i - 1].slice(2)]?.type === 'string'
+      ? []
+      : /^--[\w-]+$/.test(arg) &&
+          /^-\d/.test(argv[i + 1] ?? '') &&
+          all[arg.slice(2)]?.type === 'string'
+        ? [`${arg}=${argv[i + 1]}`]
+        : [arg],
+  );
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
     const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
     throw new OptionError(`lethe ${command}: ${message} (see 'lethe ${command} --help')`);
@@ -129,7 +157,44 @@ export function parseCommand(command: string, argv: string[], table: OptionTable
   for (const [name, spec] of Object.entries(all)) {
     if (values[name] === undefined && spec.default !== undefined) values[name] = spec.default;
   }
+  if (!values.help)
+    for (const [name, spec] of Object.entries(all)) checkValue(command, name, spec, values);
   return { values, positionals: parsed.positionals, ...(scenario ? { scenario } : {}) };
+}
+
+/** Checks one parsed value against its spec (required, choices, numbers), converting numbers. */
+function checkValue(
+  command: string,
+  name: string,
+  spec: OptionSpec,
+  values: Parsed['values'],
+): void {
+  const raw = values[name];
+  if (raw === undefined || raw === '') {
+    if (spec.required)
+      throw new OptionError(
+        `lethe ${command}: --${name} is required (see 'lethe ${command} --help')`,
+      );
+    return;
+  }
+  if (spec.choices && !spec.choices.includes(String(raw)))
+    throw new OptionError(
+      `--${name}: expected ${spec.choices.map((c) => `'${c}'`).join(', ')} but received '${String(raw)}'`,
+    );
+  if (!spec.value) return;
+  const n = Number(raw);
+  const bound =
+    spec.min !== undefined ? ` ≥ ${spec.min}` : spec.above !== undefined ? ` > ${spec.above}` : '';
+  const what = `${spec.value === 'integer' ? 'an integer' : 'a number'}${bound}`;
+  if (
+    String(raw).trim() === '' ||
+    !Number.isFinite(n) ||
+    (spec.value === 'integer' && !Number.isSafeInteger(n)) ||
+    (spec.min !== undefined && n < spec.min) ||
+    (spec.above !== undefined && n <= spec.above)
+  )
+    throw new OptionError(`--${name}: expected ${what} but received '${String(raw)}'`);
+  values[name] = n;
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -144,24 +209,16 @@ function readConfigFile(path: string): Record<string, unknown> {
   }
 }
 
-/** An integer option, checked. */
-export function intOption(values: Parsed['values'], name: string, min = 0): number | undefined {
-  const raw = values[name];
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min)
-    throw new OptionError(`--${name}: expected an integer ≥ ${min} but received '${String(raw)}'`);
-  return n;
+/** A numeric option's value (checked and converted at parse time), or undefined. */
+export function numeric(values: Parsed['values'], name: string): number | undefined {
+  const v = values[name];
+  return typeof v === 'number' ? v : undefined;
 }
 
-/** A number option, checked. */
-export function numberOption(values: Parsed['values'], name: string): number | undefined {
-  const raw = values[name];
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n))
-    throw new OptionError(`--${name}: expected a number but received '${String(raw)}'`);
-  return n;
+/** A string option's value, or undefined. */
+export function text(values: Parsed['values'], name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 /** `--opt key=value` pairs: values are JSON where they parse (numbers, booleans, arrays), else strings. */

@@ -3,6 +3,7 @@
  * forget / retain accuracy on every long step, and one line per evaluated epoch. On a terminal it
  * redraws one line; otherwise (CI, logs) it prints a line every 10%.
  */
+import type { RunEventHandler } from '../run/events.js';
 import type { UnlearnEvent } from '../unlearn/types.js';
 
 function formatSeconds(s: number): string {
@@ -101,4 +102,39 @@ export class ProgressReporter {
     if (this.tty) this.stream.write('\r\x1b[K');
     this.stream.write(`${text}\n`);
   }
+}
+
+/**
+ * Subscribes the terminal to the run layer's events: a progress bar per run, notes as lines on
+ * stderr; `onRun` may print a line when a run starts (or return null to stay quiet).
+ */
+export function runReporter(
+  options: { onRun?: (label: string) => string | null; extra?: RunEventHandler } = {},
+): RunEventHandler {
+  const bars = new Map<string, ProgressReporter>();
+  return (event) => {
+    options.extra?.(event);
+    switch (event.type) {
+      case 'loop': {
+        let bar = bars.get(event.label);
+        if (!bar || event.event.type === 'start') {
+          bar = new ProgressReporter(event.label);
+          bars.set(event.label, bar);
+        }
+        bar.handle(event.event);
+        break;
+      }
+      case 'run': {
+        const line = options.onRun?.(event.label);
+        if (line) console.error(line);
+        break;
+      }
+      case 'note':
+        console.error(event.message);
+        break;
+      case 'job':
+        if (event.state === 'failed') console.error(`${event.id}: failed: ${event.error}`);
+        break;
+    }
+  };
 }

@@ -118,9 +118,19 @@ export interface ComparisonEntry {
   metrics: Record<string, MeanStd>;
 }
 
+/** A job of a comparison's plan that did not finish: what went wrong and where its log is. */
+export interface JobFailure {
+  /** The job's id in the plan (`srfl/seed-1`). */
+  job: string;
+  error: string;
+  log?: string;
+}
+
 export interface Comparison {
   forget: string;
   data: string;
   model: string;
   entries: ComparisonEntry[];
+  /** Jobs that failed; their methods are summarised over the runs that finished. */
+  failed?: JobFailure[];
 }

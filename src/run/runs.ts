@@ -1,13 +1,23 @@
 /**
- * What the commands share: loading data, creating training and unlearning runs in run
- * directories, writing reports, and the cache of trained originals (and oracles) the demo and
- * comparisons reuse.
+ * Runs: loading data, training and unlearning runs into run directories from their
+ * {@link RunSpec}s, gathering predictions, reports, the cache of trained originals (and oracles)
+ * the demo and comparisons reuse, and evaluation against retrain oracles. Progress goes to the
+ * caller's event handler; nothing here prints.
  */
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { DatasetPair } from '../data/dataset.js';
 import { loadDataset } from '../data/registry.js';
 import { makeSplit, readSplit, type Split } from '../data/split.js';
@@ -20,7 +30,7 @@ import {
   type SetPredictions,
 } from '../models/predict.js';
 import { renderRunReport, writeReport } from '../report/index.js';
-import type { Accuracies, Memorization, RunMetrics } from '../run/metrics.js';
+import type { Accuracies, Memorization, RunMetrics } from './metrics.js';
 import {
   commitRun,
   disposeCheckpoint,
@@ -33,42 +43,21 @@ import {
   readMetrics,
   rewriteRunFiles,
   RUN_FILES,
-  runVersions,
   loadRunPredictions,
   verifyRun,
   type RunConfig,
   type RunIdentity,
-} from '../run/rundir.js';
+} from './rundir.js';
 import { getNumThreads, setNumThreads } from '../tensor/index.js';
 import type { LoopState } from '../unlearn/loop.js';
+import type { EventHandler } from '../unlearn/types.js';
 import { train, unlearn } from '../unlearn/api.js';
 import { TRAIN_DEFAULTS } from '../unlearn/methods/supervised.js';
 import { getMethod, resolveOptions } from '../unlearn/registry.js';
-import {
-  memorizationCheck,
-  type MemorizationTarget,
-  type ScenarioRecord,
-} from '../run/scenarios.js';
-import type { ModelMemoryFormat, Precision } from '../models/precision.js';
+import { memorizationCheck, type MemorizationTarget } from './scenarios.js';
 import { OptionError } from '../util/errors.js';
-import { ProgressReporter } from './progress.js';
-
-export interface Common {
-  seed: number;
-  device: string;
-  threads?: number;
-  /**
-   * A run saves its state in `<out>/checkpoint.safetensors` after every epoch but the last.
-   * 'required' continues from it (an error when there is none), 'if-present' continues when there
-   * is one, 'never' (default) starts over. A checkpoint made with other settings is refused.
-   */
-  resume?: 'never' | 'if-present' | 'required';
-  /** The scenario the run is made under; recorded in its config.json. */
-  scenario?: ScenarioRecord;
-  /** Mixed precision and memory format (default fp32, the device's faster layout). */
-  precision?: Precision;
-  memoryFormat?: ModelMemoryFormat;
-}
+import { ignoreEvents, type RunEventHandler } from './events.js';
+import { runRecords, type TrainSpec, type UnlearnSpec } from './spec.js';
 
 const datasets = new Map<string, Promise<DatasetPair>>();
 
@@ -82,17 +71,20 @@ export function getData(spec: string): Promise<DatasetPair> {
   return p;
 }
 
-export function applyThreads(common: Common): void {
-  if (common.threads !== undefined) setNumThreads(common.threads);
-}
+/**
+ * A run's state in `<out>/checkpoint.safetensors` (saved after every epoch but the last):
+ * 'required' continues from it (an error when there is none), 'if-present' continues when there
+ * is one, 'never' (default) starts over. A checkpoint made with other settings is refused.
+ */
+export type ResumeMode = 'never' | 'if-present' | 'required';
 
-export interface TrainRunInput extends Common {
-  data: string;
-  model: string;
-  options: Record<string, unknown>;
-  out: string;
-  /** ResNet-18/34/50: the 3×3 stride-1 stem without max-pool, for 32×32 inputs. */
-  cifarStem?: boolean;
+/** How a run is carried out (not what it computes: that is its {@link RunSpec}). */
+export interface RunOptions {
+  resume?: ResumeMode;
+  /** Progress; the run's loop events come labelled with `label`. */
+  onEvent?: RunEventHandler;
+  /** The run's name in events (default: its method). */
+  label?: string;
 }
 
 /**
@@ -119,12 +111,6 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** The forget set's indices as `sha256:<hex>`. */
-function digestOf(indices: Int32Array): string {
-  const bytes = new Uint8Array(indices.buffer, indices.byteOffset, indices.byteLength);
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
-
 /**
  * The state to resume `identity`'s run in `out` from, per `mode`; null to start over. Throws when
  * a checkpoint is required and missing, or was made with other settings.
@@ -132,14 +118,16 @@ function digestOf(indices: Int32Array): string {
 function resumeState(
   out: string,
   identity: RunIdentity,
-  mode: Common['resume'] = 'never',
+  mode: ResumeMode = 'never',
+  onEvent: RunEventHandler = ignoreEvents,
 ): { state: LoopState; dispose: () => void } | null {
   const path = join(out, RUN_FILES.checkpoint);
   if (mode === 'never') {
     if (existsSync(path))
-      console.error(
-        `${path}: an interrupted run's checkpoint; starting over (--resume continues it)`,
-      );
+      onEvent({
+        type: 'note',
+        message: `${path}: an interrupted run's checkpoint; starting over (--resume continues it)`,
+      });
     return null;
   }
   const checkpoint = loadRunCheckpoint(out);
@@ -163,94 +151,98 @@ function resumeState(
   return { state: checkpoint.state, dispose: () => disposeCheckpoint(checkpoint) };
 }
 
-/**
- * What a run's precision adds to its identity: a checkpoint made in one precision must not be
- * resumed in another. fp32 with the default layout adds nothing, so older checkpoints still match.
- */
-function computeIdentity(input: Common): Partial<RunIdentity> {
-  return {
-    ...(input.precision && input.precision !== 'fp32' ? { precision: input.precision } : {}),
-    ...(input.memoryFormat ? { memoryFormat: input.memoryFormat } : {}),
-  };
+/** The loop's events, labelled, for `onEvent`. */
+function loopEvents(label: string, onEvent: RunEventHandler = ignoreEvents): EventHandler {
+  return (event) => onEvent({ type: 'loop', label, event });
 }
 
-/** Trains an original model into a run directory. */
-export async function trainRun(input: TrainRunInput): Promise<RunMetrics> {
-  applyThreads(input);
-  const data = await getData(input.data);
+/** Trains an original model into the run directory `out`. */
+export async function trainRun(
+  spec: TrainSpec,
+  out: string,
+  run: RunOptions = {},
+): Promise<RunMetrics> {
+  checkOut(out);
+  if (spec.threads !== undefined) setNumThreads(spec.threads);
+  const data = await getData(spec.data);
   const modelOptions = {
     inChannels: data.train.shape[0],
     numClasses: data.train.numClasses,
-    ...(input.cifarStem ? { cifar: true } : {}),
+    ...(spec.cifarStem ? { cifar: true } : {}),
   };
-  const progress = new ProgressReporter(`train ${input.model}`);
-  const options = resolveOptions(getMethod('retrain'), input.options) as unknown as Record<
+  const options = resolveOptions(getMethod('retrain'), spec.options) as unknown as Record<
     string,
     unknown
   >;
-  const identity: RunIdentity = {
-    command: 'train',
-    method: 'train',
-    data: input.data,
-    model: input.model,
+  const { identity, config } = runRecords(spec, {
+    data: spec.data,
+    model: spec.model,
     modelOptions,
-    forget: 'none',
-    seed: input.seed,
     options,
-    forgetDigest: digestOf(new Int32Array(0)),
-    ...computeIdentity(input),
-  };
-  const resume = resumeState(input.out, identity, input.resume);
+    forget: new Int32Array(0),
+  });
+  const resume = resumeState(out, identity, run.resume, run.onEvent);
   let result;
   try {
     result = train({
-      architecture: { name: input.model, options: modelOptions },
+      architecture: { name: spec.model, options: modelOptions },
       data,
       options,
-      seed: input.seed,
-      device: input.device,
-      precision: input.precision,
-      memoryFormat: input.memoryFormat,
-      onEvent: progress.handle,
+      seed: spec.seed,
+      device: spec.device,
+      precision: spec.precision,
+      memoryFormat: spec.memoryFormat,
+      onEvent: loopEvents(run.label ?? `train ${spec.model}`, run.onEvent),
       // A full pass over the training set per epoch would add ~25% to a Fashion-MNIST epoch.
       evalEveryEpoch: false,
       resume: resume?.state,
-      onCheckpoint: (state) => saveRunCheckpoint(input.out, identity, state),
+      onCheckpoint: (state) => saveRunCheckpoint(out, identity, state),
     });
   } finally {
     resume?.dispose();
   }
-  const config: RunConfig = {
-    command: 'train',
-    method: 'train',
-    data: input.data,
-    model: input.model,
-    modelOptions,
-    forget: 'none',
-    seed: input.seed,
-    device: input.device,
-    precision: result.compute.precision,
-    memoryFormat: result.compute.memoryFormat,
-    threads: getNumThreads(),
-    options,
-    ...(input.scenario ? { scenario: input.scenario } : {}),
-    createdAt: new Date().toISOString(),
-    versions: runVersions(),
-  };
+  const written = config({ ...result.compute, threads: getNumThreads() });
   result.metrics.memorization = memorizationOf(
     result.metrics,
-    input.scenario?.settings.memorization,
+    spec.scenario?.settings.memorization,
   );
-  commitRun(input.out, {
-    config,
+  commitRun(out, {
+    config: written,
     split: result.split,
     model: result.model,
     predictions: result.final,
     metrics: result.metrics,
-    report: await runReportHtml(config, result.metrics),
+    report: await runReportHtml(written, result.metrics),
   });
   result.model.dispose();
   return result.metrics;
+}
+
+/**
+ * Refuses an output directory that cannot hold a run, before any work: a path that is a file, or
+ * below one.
+ */
+export function checkOut(out: string): void {
+  let dir = resolve(out);
+  for (;;) {
+    if (existsSync(dir)) {
+      if (!statSync(dir).isDirectory())
+        throw new OptionError(
+          dir === resolve(out)
+            ? `--out ${out}: is a file, not a directory; choose another --out`
+            : `--out ${out}: ${dir} is a file, not a directory; choose another --out`,
+        );
+      try {
+        accessSync(dir, constants.W_OK);
+      } catch {
+        throw new OptionError(`--out ${out}: ${dir} is not writable; choose another --out`);
+      }
+      return;
+    }
+    const up = dirname(dir);
+    if (up === dir) return;
+    dir = up;
+  }
 }
 
 /**
@@ -272,24 +264,6 @@ export function memorizationOf(
   };
 }
 
-export interface UnlearnRunInput extends Common {
-  /** Run directory of the original model. */
-  from: string;
-  forget: string;
-  method: string;
-  options: Record<string, unknown>;
-  out: string;
-  /** Reuse a split (e.g. the one of an oracle run with the same forget set and seed). */
-  split?: Split;
-  /** The oracle's accuracies, for the report's verdict. */
-  oracle?: Accuracies;
-  /**
-   * Evaluate the full sets after every epoch for the report's curves (default: yes, except for
-   * the oracle); the final evaluation always runs.
-   */
-  evalEveryEpoch?: boolean;
-}
-
 /**
  * The options a method runs with from an original run: its defaults, then (for the retrain
  * oracle) the original's training recipe, then `overrides`.
@@ -306,43 +280,60 @@ export function runOptions(
   ) as unknown as Record<string, unknown>;
 }
 
-/** Loads the original run, draws the split, runs the method and writes the run directory. */
-export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
-  applyThreads(input);
-  verifyRun(input.from);
-  const original = readConfig(input.from);
+/**
+ * The split an unlearning run uses: the one in `spec.split` (a comparison's), or drawn from its
+ * forget spec and seed. Refuses a forget set that leaves nothing to retain.
+ */
+export function runSplit(spec: UnlearnSpec, data: DatasetPair): Split {
+  const split = spec.split
+    ? readSplit(spec.split)
+    : makeSplit({
+        train: data.train,
+        testSize: data.test.labels.length,
+        forgetSpec: spec.forget,
+        seed: spec.seed,
+      });
+  if (split.retain.length === 0)
+    throw new OptionError(
+      `--forget ${spec.forget}: selects all ${split.trainSize} training examples; the retain set would be empty`,
+    );
+  return split;
+}
+
+/** Extra inputs of an unlearning run beyond its spec. */
+export interface UnlearnRunOptions extends RunOptions {
+  /** The oracle's accuracies, for the report's verdict. */
+  oracle?: Accuracies;
+}
+
+/** Loads the original run, draws the split, runs the method and writes the run directory `out`. */
+export async function unlearnRun(
+  spec: UnlearnSpec,
+  out: string,
+  run: UnlearnRunOptions = {},
+): Promise<RunMetrics> {
+  checkOut(out);
+  if (spec.threads !== undefined) setNumThreads(spec.threads);
+  verifyRun(spec.from);
+  const original = readConfig(spec.from);
   const data = await getData(original.data);
-  const method = getMethod(input.method);
-  const options = runOptions(input.method, original, input.options);
-  const split =
-    input.split ??
-    makeSplit({
-      train: data.train,
-      testSize: data.test.labels.length,
-      forgetSpec: input.forget,
-      seed: input.seed,
-    });
-  const model = loadRunModel(input.from);
-  const saved = loadRunPredictions(input.from);
-  const originalPredictions = (saved && predictionsForSplit(saved, split)) ?? undefined;
-  const progress = new ProgressReporter(method.id);
-  const identity: RunIdentity = {
-    command: 'unlearn',
-    method: method.id,
+  const method = getMethod(spec.method);
+  const options = runOptions(spec.method, original, spec.options);
+  const split = runSplit(spec, data);
+  const { identity, config } = runRecords(spec, {
     data: original.data,
     model: original.model,
     modelOptions: original.modelOptions,
-    forget: input.forget,
-    seed: input.seed,
     options,
-    from: resolve(input.from),
-    forgetDigest: digestOf(split.forget),
-    ...computeIdentity(input),
-  };
+    forget: split.forget,
+  });
+  const model = loadRunModel(spec.from);
+  const saved = loadRunPredictions(spec.from);
+  const originalPredictions = (saved && predictionsForSplit(saved, split)) ?? undefined;
   let resume;
   let result;
   try {
-    resume = resumeState(input.out, identity, input.resume);
+    resume = resumeState(out, identity, run.resume, run.onEvent);
     result = unlearn({
       model,
       architecture: { name: original.model, options: original.modelOptions },
@@ -350,46 +341,29 @@ export async function unlearnRun(input: UnlearnRunInput): Promise<RunMetrics> {
       split,
       method: method.id,
       options,
-      seed: input.seed,
-      device: input.device,
-      precision: input.precision,
-      memoryFormat: input.memoryFormat,
-      onEvent: progress.handle,
+      seed: spec.seed,
+      device: spec.device,
+      precision: spec.precision,
+      memoryFormat: spec.memoryFormat,
+      onEvent: loopEvents(run.label ?? method.id, run.onEvent),
       originalPredictions,
       // The oracle's per-epoch accuracies are not reported; a full pass per epoch would cost ~20%.
-      evalEveryEpoch: input.evalEveryEpoch ?? method.fromScratch !== true,
+      evalEveryEpoch: spec.evalEveryEpoch ?? method.fromScratch !== true,
       resume: resume?.state,
-      onCheckpoint: (state) => saveRunCheckpoint(input.out, identity, state),
+      onCheckpoint: (state) => saveRunCheckpoint(out, identity, state),
     });
   } finally {
     resume?.dispose();
     model.dispose();
   }
-  const config: RunConfig = {
-    command: 'unlearn',
-    method: method.id,
-    data: original.data,
-    model: original.model,
-    modelOptions: original.modelOptions,
-    forget: input.forget,
-    seed: input.seed,
-    device: input.device,
-    precision: result.compute.precision,
-    memoryFormat: result.compute.memoryFormat,
-    threads: getNumThreads(),
-    options,
-    from: resolve(input.from),
-    ...(input.scenario ? { scenario: input.scenario } : {}),
-    createdAt: new Date().toISOString(),
-    versions: runVersions(),
-  };
-  commitRun(input.out, {
-    config,
+  const written = config({ ...result.compute, threads: getNumThreads() });
+  commitRun(out, {
+    config: written,
     split,
     model: result.model,
     predictions: result.final,
     metrics: result.metrics,
-    report: await runReportHtml(config, result.metrics, input.oracle),
+    report: await runReportHtml(written, result.metrics, run.oracle),
   });
   result.model.dispose();
   return result.metrics;
@@ -510,13 +484,15 @@ export function recipe(overrides: Record<string, unknown>): Record<string, unkno
   return { ...TRAIN_DEFAULTS, ...overrides };
 }
 
-/** What determines a trained original: data, model, recipe (over the defaults), seed. */
-export interface OriginalSpec {
-  data: string;
-  model: string;
-  /** The training recipe's overrides (a scenario's `train`). */
-  options: Record<string, unknown>;
-  cifarStem?: boolean;
+/** The cache key of a trained original: everything that determines it. */
+export function originalKey(spec: TrainSpec): string {
+  return cacheKey({
+    data: spec.data,
+    model: spec.model,
+    trainOptions: recipe(spec.options),
+    seed: spec.seed,
+    ...(spec.cifarStem ? { cifarStem: true } : {}),
+  });
 }
 
 /**
@@ -525,20 +501,16 @@ export interface OriginalSpec {
  * cache was used.
  */
 export async function ensureOriginal(
-  common: Common,
-  spec: OriginalSpec,
+  spec: TrainSpec,
   dir: string,
+  run: RunOptions = {},
 ): Promise<{ key: string; cached: boolean }> {
-  const key = cacheKey({
-    data: spec.data,
-    model: spec.model,
-    trainOptions: recipe(spec.options),
-    seed: common.seed,
-    ...(spec.cifarStem ? { cifarStem: true } : {}),
+  const key = originalKey(spec);
+  const label = run.label ?? 'original';
+  const cached = await cachedRun('original', key, dir, (d) => {
+    run.onEvent?.({ type: 'run', label, out: d });
+    return trainRun(spec, d, { ...run, label });
   });
-  const cached = await cachedRun('original', key, dir, (d) =>
-    trainRun({ ...common, ...spec, out: d }),
-  );
   return { key, cached };
 }
 
@@ -605,14 +577,17 @@ export async function evaluateRuns(
 ): Promise<RunMetrics[]> {
   if (oracles.length === 0)
     throw new OptionError('lethe eval: --oracle <retrain-run-dir> is required');
+  for (const dir of oracles) {
+    verifyRun(dir);
+    const { method } = readConfig(dir);
+    if (method !== 'retrain')
+      throw new OptionError(
+        `--oracle ${dir}: expected a 'retrain' run (lethe unlearn --method retrain) but it is ${method === 'train' ? 'a training run' : `a '${method}' run`}`,
+      );
+  }
   const oracleResults = [];
   for (const dir of oracles) {
     const r = await runPredictions(dir, device);
-    if (r.config.method !== 'retrain') {
-      throw new OptionError(
-        `--oracle ${dir}: expected a 'retrain' run but it is '${r.config.method}'`,
-      );
-    }
     const metrics = withVal(readMetrics(dir), r.predictions);
     metrics.mia = membershipInference(r.predictions, r.config.seed);
     rewriteRunFiles(dir, { metrics });

@@ -1,0 +1,236 @@
+/**
+ * Comparisons: the original trained once, one split, and for each seed the retrain oracle and
+ * every method; all evaluated against the oracles, summarised as mean ± std per method in
+ * `comparison.json`, `comparison.md` (a Markdown table) and `report.html`. A comparison is a
+ * {@link Plan} of jobs ({@link planComparison}); {@link compare} runs it here, one job after
+ * another, and the executors run the same plan elsewhere. Finished runs are reused, so an
+ * interrupted comparison resumes where it stopped; a failed job is reported and the rest still
+ * runs.
+ */
+import { join, resolve } from 'node:path';
+import { meanStd } from '../eval/stats/index.js';
+import { renderComparisonMarkdown, renderComparisonReport, writeReport } from '../report/index.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { LetheError, OptionError } from '../util/errors.js';
+import { ignoreEvents, type RunEventHandler } from './events.js';
+import type { Comparison, ComparisonEntry, JobFailure, RunMetrics } from './metrics.js';
+import { checkReusable, failureOf, runJob, type Plan, type PlanJob } from './plan.js';
+import { isCompleteRun, readConfig, readMetrics } from './rundir.js';
+import { evaluateRuns } from './runs.js';
+import type { ComputeSpec, TrainSpec, UnlearnSpec } from './spec.js';
+import { getMethod } from '../unlearn/registry.js';
+import type { ScenarioRecord } from './scenarios.js';
+import { checkForgetSpec } from '../data/split.js';
+
+export interface CompareInput extends ComputeSpec {
+  /** Run directory of the trained original; default `<out>/original`, trained from `original`. */
+  from?: string;
+  /** The original to train (and cache) when there is no `from`. */
+  original?: TrainSpec;
+  methods: string[];
+  forget: string;
+  seeds: number;
+  out: string;
+  /** Per-method option overrides. */
+  options?: Record<string, Record<string, unknown>>;
+  /**
+   * Evaluate every run on the full sets after each epoch, for per-epoch curves in its report
+   * (default false: a comparison needs the final model only, and the passes cost ~20–40%).
+   */
+  evalEveryEpoch?: boolean;
+  scenario?: ScenarioRecord;
+}
+
+/**
+ * The comparison as jobs: the original (when it is to be trained), then each seed's retrain
+ * oracle, then every method for every seed; the aggregation needs them all. Finished runs that
+ * the comparison would not make now (other options, say) are refused here, before any work.
+ */
+export function planComparison(input: CompareInput): Plan {
+  if (input.from === undefined && input.original === undefined)
+    throw new OptionError('a comparison needs an original: from, or original to train');
+  checkForgetSpec(input.forget);
+  if (!Number.isInteger(input.seeds) || input.seeds < 1)
+    throw new OptionError(`--seeds: expected an integer ≥ 1 but received '${input.seeds}'`);
+  const out = resolve(input.out);
+  const original = resolve(input.from ?? join(out, 'original'));
+  const methods = [
+    ...new Set(input.methods.map((m) => getMethod(m).id).filter((m) => m !== 'retrain')),
+  ];
+  const seeds = Array.from({ length: input.seeds }, (_, i) => input.seed + i);
+  const jobs: PlanJob[] = [];
+  if (input.from === undefined)
+    jobs.push({
+      id: 'original',
+      label: 'original',
+      spec: input.original!,
+      out: original,
+      needs: [],
+    });
+  const needs = jobs.map((j) => j.id);
+  const compute: ComputeSpec = {
+    seed: input.seed,
+    device: input.device,
+    ...(input.threads !== undefined ? { threads: input.threads } : {}),
+    precision: input.precision,
+    ...(input.memoryFormat ? { memoryFormat: input.memoryFormat } : {}),
+  };
+  for (const method of ['retrain', ...methods]) {
+    for (const seed of seeds) {
+      const spec: UnlearnSpec = {
+        kind: 'unlearn',
+        from: original,
+        forget: input.forget,
+        method,
+        options: input.options?.[method] ?? {},
+        split: out,
+        evalEveryEpoch: input.evalEveryEpoch ?? false,
+        ...compute,
+        seed,
+        ...(input.scenario ? { scenario: input.scenario } : {}),
+      };
+      const job = {
+        id: `${method}/seed-${seed}`,
+        label: `${method} (seed ${seed})`,
+        spec,
+        out: join(out, method, `seed-${seed}`),
+        needs,
+      };
+      if (isCompleteRun(job.out)) checkReusable(job.out, spec);
+      jobs.push(job);
+    }
+  }
+  return {
+    out,
+    forget: input.forget,
+    seed: input.seed,
+    seeds,
+    methods,
+    device: input.device,
+    original,
+    jobs,
+    aggregate: { needs: jobs.map((j) => j.id) },
+  };
+}
+
+/** Runs a comparison in this process, one job after another, then collects it. */
+export async function compare(
+  input: CompareInput,
+  onEvent: RunEventHandler = ignoreEvents,
+): Promise<Comparison> {
+  return runPlan(planComparison(input), onEvent);
+}
+
+/** The serial executor: a plan's jobs in this process, one after another, then the collection. */
+export async function runPlan(
+  plan: Plan,
+  onEvent: RunEventHandler = ignoreEvents,
+): Promise<Comparison> {
+  const failures = new Map<number, JobFailure>();
+  for (let i = 0; i < plan.jobs.length; i++) {
+    try {
+      await runJob(plan, i, { onEvent });
+    } catch (error) {
+      // A mistake in what was asked (or a failed original) stops the comparison; a run that fails
+      // is reported in it and the rest still run.
+      if (error instanceof OptionError || plan.jobs[i].spec.kind === 'train') throw error;
+      failures.set(i, { job: plan.jobs[i].id, error: (error as Error).message });
+    }
+  }
+  return collect(plan, { failures, onEvent });
+}
+
+/** The numbers a comparison summarises, by dotted key. */
+export function flattenMetrics(m: RunMetrics): Record<string, number> {
+  const out: Record<string, number> = {
+    'accuracy.forget': m.accuracy.forget,
+    'accuracy.retain': m.accuracy.retain,
+    'accuracy.test': m.accuracy.test,
+    seconds: m.seconds,
+  };
+  if (m.accuracy.val !== undefined) out['accuracy.val'] = m.accuracy.val;
+  if (m.mia) Object.assign(out, { 'mia.simple': m.mia.simple, 'mia.efficacy': m.mia.efficacy });
+  if (m.gap)
+    Object.assign(out, {
+      'gap.forget': m.gap.forget,
+      'gap.retain': m.gap.retain,
+      'gap.test': m.gap.test,
+      'gap.mia': m.gap.mia,
+      'gap.avg': m.gap.avg,
+    });
+  if (m.timeRatio !== undefined) out.timeRatio = m.timeRatio;
+  if (m.neurips)
+    Object.assign(out, {
+      'neurips.forgettingQuality': m.neurips.forgettingQuality,
+      'neurips.score': m.neurips.score,
+    });
+  return out;
+}
+
+/** Mean ± std of every metric over a method's runs. */
+export function summarise(method: string, seeds: number[], runs: RunMetrics[]): ComparisonEntry {
+  const flat = runs.map(flattenMetrics);
+  const keys = [...new Set(flat.flatMap((f) => Object.keys(f)))];
+  const metrics: ComparisonEntry['metrics'] = {};
+  for (const key of keys) {
+    const values = flat.map((f) => f[key]).filter((v) => Number.isFinite(v));
+    if (values.length) metrics[key] = meanStd(values);
+  }
+  return { method, seeds, metrics };
+}
+
+/**
+ * Evaluates a plan's finished runs against its finished oracles and writes `comparison.json`,
+ * `comparison.md` and `report.html`. Jobs that did not finish are listed under `failed`, with
+ * their error and log (from `failures`, else from their recorded state); their methods are
+ * summarised over the runs that did.
+ */
+export async function collect(
+  plan: Plan,
+  options: { failures?: Map<number, JobFailure>; onEvent?: RunEventHandler } = {},
+): Promise<Comparison> {
+  const failed: JobFailure[] = [];
+  const finished = (j: PlanJob, i: number): boolean => {
+    if (isCompleteRun(j.out)) return true;
+    failed.push(options.failures?.get(i) ?? failureOf(plan, i));
+    return false;
+  };
+  const done = plan.jobs.filter(finished);
+  const runsOf = (method: string): PlanJob[] =>
+    done.filter((j) => j.spec.kind === 'unlearn' && j.spec.method === method);
+  const oracles = runsOf('retrain');
+  if (!isCompleteRun(plan.original) || oracles.length === 0)
+    throw new LetheError(
+      'E_JOBS',
+      `nothing to compare: ${failed.map((f) => `${f.job}: ${f.error}${f.log ? ` (log: ${f.log})` : ''}`).join('; ')}`,
+    );
+  const seedsOf = (jobs: PlanJob[]): number[] => jobs.map((j) => j.spec.seed);
+  const oracleDirs = oracles.map((j) => j.out);
+  const entries: ComparisonEntry[] = [];
+  for (const method of plan.methods) {
+    const runs = runsOf(method);
+    if (runs.length === 0) continue;
+    const metrics = await evaluateRuns(
+      runs.map((j) => j.out),
+      oracleDirs,
+      plan.device,
+    );
+    entries.push(summarise(method, seedsOf(runs), metrics));
+  }
+  entries.unshift(summarise('retrain', seedsOf(oracles), oracleDirs.map(readMetrics)));
+  const original = readConfig(plan.original);
+  const comparison: Comparison = {
+    forget: plan.forget,
+    data: original.data,
+    model: original.model,
+    entries,
+    ...(failed.length ? { failed } : {}),
+  };
+  writeFileAtomic(join(plan.out, 'comparison.json'), `${JSON.stringify(comparison, null, 2)}\n`);
+  writeFileAtomic(join(plan.out, 'comparison.md'), renderComparisonMarkdown(comparison));
+  await writeReport(
+    join(plan.out, 'report.html'),
+    renderComparisonReport({ comparison, oracleMethod: 'retrain' }),
+  );
+  return comparison;
+}

@@ -1,0 +1,100 @@
+/**
+ * `lethe/run`: turning a request into finished runs. A {@link RunSpec} (checked once) becomes a
+ * run directory (`trainRun`, `unlearnRun`); runs are evaluated against retrain oracles
+ * (`evaluateRuns`); a comparison is a plan of jobs (`planComparison`) run here (`compare`), in
+ * local processes (`runLocal`), as a Slurm array (`runSlurm`) or off a Redis queue (`runQueue`,
+ * `runWorker`), and collected into its comparison files (`collect`). Progress comes as events
+ * (`RunEvent`); nothing here prints.
+ *
+ * @example
+ * ```ts
+ * import { checkCompute, compare } from 'lethe/run';
+ * const { comparison } = await compare(
+ *   { ...checkCompute({ device: 'cpu' }), from: 'runs/original', methods: ['srfl', 'finetune'],
+ *     forget: 'random:0.1', seeds: 3, out: 'runs/compare' },
+ *   (event) => { if (event.type === 'run') console.log(`running ${event.label}`); },
+ * );
+ * ```
+ */
+export * from './spec.js';
+export * from './events.js';
+export * from './metrics.js';
+export {
+  RUN_FILES,
+  isCompleteRun,
+  verifyRun,
+  readConfig,
+  readMetrics,
+  loadRunModel,
+  type RunConfig,
+  type RunIdentity,
+} from './rundir.js';
+export {
+  cacheDir,
+  cacheKey,
+  cachedRun,
+  checkOut,
+  differences,
+  ensureOriginal,
+  evaluateRuns,
+  getData,
+  memorizationOf,
+  originalKey,
+  predictionsForSplit,
+  runOptions,
+  runPredictions,
+  trainRun,
+  unlearnRun,
+  writeRunReport,
+  type ResumeMode,
+  type RunOptions,
+  type UnlearnRunOptions,
+} from './runs.js';
+export {
+  PLAN_FILE,
+  checkReusable,
+  planProgress,
+  readPlan,
+  readStatus,
+  runJob,
+  writePlan,
+  type JobOptions,
+  type JobStatus,
+  type Plan,
+  type PlanJob,
+} from './plan.js';
+export {
+  collect,
+  compare,
+  runPlan,
+  flattenMetrics,
+  planComparison,
+  summarise,
+  type CompareInput,
+} from './compare.js';
+export { demo, type DemoInput, type DemoResult } from './demo.js';
+export { runLocal, type LocalOptions } from './executors/local.js';
+export {
+  runSlurm,
+  submitSlurm,
+  writeSlurmScripts,
+  type SlurmOptions,
+  type SlurmScripts,
+} from './executors/slurm.js';
+export {
+  DEFAULT_QUEUE,
+  enqueuePlan,
+  runQueue,
+  runWorker,
+  type QueueOptions,
+  type WorkerOptions,
+} from './executors/queue.js';
+export { letheCommand } from './executors/command.js';
+export {
+  DEFAULT_SCENARIO,
+  loadScenario,
+  scenarioNames,
+  scenarioRecord,
+  type Scenario,
+  type ScenarioRecord,
+} from './scenarios.js';

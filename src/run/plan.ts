@@ -1,0 +1,300 @@
+/**
+ * A comparison as a plan of jobs: every run is a job (id, {@link RunSpec}, run directory, what it
+ * needs), written to `plan.json` so that any process on any machine that sees the same file
+ * system can run one ({@link runJob}). The serial path, the local processes, a Slurm array and a
+ * Redis queue all execute this same plan; {@link collect} then evaluates the finished runs into
+ * the comparison files.
+ *
+ *   <plan>/plan.json          the plan
+ *   <plan>/jobs/<index>.json  each job's state: running, done, failed (with its error)
+ *   <plan>/logs/job-<index>.log  each job's output, where an executor captured it
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { readSplit, writeSplit, makeSplit } from '../data/split.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { FileFormatError, OptionError } from '../util/errors.js';
+import { parseStrictJson } from '../util/json.js';
+import { ignoreEvents, type RunEventHandler } from './events.js';
+import { withLock } from './lock.js';
+import type { JobFailure } from './metrics.js';
+import { isCompleteRun, readConfig } from './rundir.js';
+import { differences, ensureOriginal, getData, runOptions, unlearnRun } from './runs.js';
+import { checkRunSpec, type RunSpec, type TrainSpec, type UnlearnSpec } from './spec.js';
+
+export const PLAN_FILE = 'plan.json';
+const PLAN_FORMAT = 'lethe-plan/1';
+
+/** One run of a plan. */
+export interface PlanJob {
+  /** `original`, `retrain/seed-0`, `srfl/seed-1`: the run directory under the comparison. */
+  id: string;
+  /** How progress names it: `srfl (seed 1)`. */
+  label: string;
+  spec: RunSpec;
+  /** The run directory (absolute). */
+  out: string;
+  /** Ids of the jobs whose results this one uses. */
+  needs: string[];
+  /** Where an executor writes the job's output. */
+  log?: string;
+}
+
+export interface Plan {
+  /** The comparison directory (absolute). */
+  out: string;
+  forget: string;
+  /** The base seed: the comparison's one split is drawn from it. */
+  seed: number;
+  seeds: number[];
+  /** Unlearning methods, without the oracle. */
+  methods: string[];
+  device: string;
+  /** The original's run directory (absolute); the `original` job trains it when there is one. */
+  original: string;
+  jobs: PlanJob[];
+  /** The aggregation runs after every job: evaluation and the comparison files. */
+  aggregate: { needs: string[] };
+  /** Where plan.json is (not stored in it). */
+  dir?: string;
+}
+
+/** What a job came to. */
+export interface JobStatus {
+  state: 'running' | 'done' | 'skipped' | 'failed';
+  host: string;
+  pid: number;
+  at: string;
+  error?: string;
+  log?: string;
+}
+
+/** Writes `plan.json` into `dir`, and each job's log path under `dir/logs`. Returns the plan as written. */
+export function writePlan(dir: string, plan: Plan): Plan {
+  const abs = resolve(dir);
+  mkdirSync(join(abs, 'logs'), { recursive: true });
+  mkdirSync(join(abs, 'jobs'), { recursive: true });
+  const jobs = plan.jobs.map((j, i) => ({ ...j, log: join(abs, 'logs', `job-${i}.log`) }));
+  const { dir: _, ...stored } = { ...plan, jobs };
+  writeFileAtomic(
+    join(abs, PLAN_FILE),
+    `${JSON.stringify({ format: PLAN_FORMAT, ...stored }, null, 2)}\n`,
+  );
+  return { ...stored, dir: abs };
+}
+
+/** Reads and checks `dir/plan.json`: every job's spec as the CLI would check it. */
+export function readPlan(dir: string): Plan {
+  const path = join(dir, PLAN_FILE);
+  if (!existsSync(path))
+    throw new OptionError(`${path} does not exist; write one with lethe compare … --plan ${dir}`);
+  let raw: Record<string, unknown>;
+  try {
+    raw = parseStrictJson(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new FileFormatError(path, `is not valid JSON: ${(error as Error).message}`);
+  }
+  if (raw?.format !== PLAN_FORMAT)
+    throw new FileFormatError(path, `expected format '${PLAN_FORMAT}'`);
+  if (!Array.isArray(raw.jobs)) throw new FileFormatError(path, 'has no jobs');
+  const jobs = (raw.jobs as Record<string, unknown>[]).map((j, i) => {
+    if (typeof j?.id !== 'string' || typeof j.out !== 'string')
+      throw new FileFormatError(path, `jobs[${i}] needs an id and an out`);
+    return {
+      ...(j as unknown as PlanJob),
+      spec: checkRunSpec(j.spec, `${path}: jobs[${i}].spec`),
+    };
+  });
+  return { ...(raw as unknown as Plan), jobs, dir: resolve(dir) };
+}
+
+function statusPath(plan: Plan, index: number): string | null {
+  return plan.dir ? join(plan.dir, 'jobs', `${index}.json`) : null;
+}
+
+function writeStatus(
+  plan: Plan,
+  index: number,
+  status: Omit<JobStatus, 'host' | 'pid' | 'at'>,
+): void {
+  const path = statusPath(plan, index);
+  if (!path) return;
+  const full: JobStatus = {
+    ...status,
+    host: hostname(),
+    pid: process.pid,
+    at: new Date().toISOString(),
+    ...(plan.jobs[index].log ? { log: plan.jobs[index].log } : {}),
+  };
+  writeFileAtomic(path, `${JSON.stringify(full, null, 2)}\n`);
+}
+
+/** A job's last recorded state, or null when it never started. */
+export function readStatus(plan: Plan, index: number): JobStatus | null {
+  const path = statusPath(plan, index);
+  if (!path || !existsSync(path)) return null;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as JobStatus;
+  } catch {
+    return null;
+  }
+}
+
+/** How far a plan is, from its run directories and job states. */
+export function planProgress(plan: Plan): { total: number; done: number; failed: JobFailure[] } {
+  let done = 0;
+  const failed: JobFailure[] = [];
+  plan.jobs.forEach((job, i) => {
+    if (isCompleteRun(job.out)) done++;
+    else {
+      const s = readStatus(plan, i);
+      if (s?.state === 'failed')
+        failed.push({ job: job.id, error: s.error ?? 'failed', ...(s.log ? { log: s.log } : {}) });
+    }
+  });
+  return { total: plan.jobs.length, done, failed };
+}
+
+/**
+ * Throws unless the finished run in `dir` is the one the comparison would make now: same method,
+ * original, forget set, seed and resolved options. A run made with other options (a 1-epoch
+ * baseline, say) must not slip into a table that claims the defaults.
+ */
+export function checkReusable(dir: string, spec: UnlearnSpec): void {
+  if (!isCompleteRun(spec.from)) return;
+  const expected = {
+    method: spec.method,
+    forget: spec.forget,
+    seed: spec.seed,
+    from: resolve(spec.from),
+    options: runOptions(spec.method, readConfig(spec.from), spec.options),
+    precision: spec.precision,
+  };
+  const config = readConfig(dir) as unknown as Record<string, unknown>;
+  // Runs made before Lethe recorded precision were fp32.
+  const recorded: Record<string, unknown> = { ...config, precision: config.precision ?? 'fp32' };
+  const had = Object.fromEntries(Object.keys(expected).map((k) => [k, recorded[k]]));
+  const diff = differences(had, expected);
+  if (diff.length) {
+    throw new OptionError(
+      `${dir} is a finished run with ${diff.join(', ')}; remove it or choose another --out`,
+    );
+  }
+}
+
+/**
+ * Ensures what every job of a plan shares: the original (trained by the one job that gets the
+ * lock first; the others wait for it) and the comparison's one split, drawn from the base seed.
+ */
+async function prepare(plan: Plan, onEvent: RunEventHandler): Promise<void> {
+  const originalJob = plan.jobs.find((j) => j.spec.kind === 'train');
+  const splitMade = (): boolean => {
+    if (!existsSync(join(plan.out, 'split.json'))) return false;
+    const split = readSplit(plan.out);
+    if (split.forgetSpec !== plan.forget || split.seed !== plan.seed)
+      throw new OptionError(
+        `${plan.out} holds a comparison of forget ${split.forgetSpec} (seed ${split.seed}); use another --out`,
+      );
+    return true;
+  };
+  if (isCompleteRun(plan.original) && splitMade()) return;
+  mkdirSync(plan.out, { recursive: true });
+  await withLock(
+    join(plan.out, '.prepare.lock'),
+    async (touch) => {
+      if (originalJob)
+        await ensureOriginal(originalJob.spec as TrainSpec, originalJob.out, {
+          label: originalJob.label,
+          onEvent: (e) => (touch(), onEvent(e)),
+        });
+      else if (!isCompleteRun(plan.original))
+        throw new OptionError(`${plan.original}: not a finished Lethe run directory`);
+      if (splitMade()) return;
+      const data = await getData(readConfig(plan.original).data);
+      const split = makeSplit({
+        train: data.train,
+        testSize: data.test.labels.length,
+        forgetSpec: plan.forget,
+        seed: plan.seed,
+      });
+      if (split.retain.length === 0)
+        throw new OptionError(
+          `--forget ${plan.forget}: selects all ${split.trainSize} training examples; the retain set would be empty`,
+        );
+      writeSplit(plan.out, split);
+    },
+    (holder) =>
+      onEvent({ type: 'note', message: `waiting for the original and split (held by ${holder})` }),
+  );
+}
+
+/** How a job is run. */
+export interface JobOptions {
+  onEvent?: RunEventHandler;
+  /** libtorch threads for this job, over the spec's (an executor divides a machine's cores). */
+  threads?: number;
+}
+
+/**
+ * Runs job `index` of `plan`: the shared original and split first (built once, under a lock),
+ * then its run, continued from its checkpoint when an earlier attempt was cut short. A job whose
+ * run directory is already complete is skipped. Its state goes to `<plan>/jobs/<index>.json`.
+ */
+export async function runJob(
+  plan: Plan,
+  index: number,
+  options: JobOptions = {},
+): Promise<JobStatus['state']> {
+  const job = plan.jobs[index];
+  if (!Number.isInteger(index) || !job)
+    throw new OptionError(`job index ${index}: the plan has jobs 0..${plan.jobs.length - 1}`);
+  const onEvent = options.onEvent ?? ignoreEvents;
+  const report = (state: JobStatus['state'], error?: string): void => {
+    writeStatus(plan, index, { state, ...(error !== undefined ? { error } : {}) });
+    onEvent({ type: 'job', id: job.id, state, ...(error !== undefined ? { error } : {}) });
+  };
+  report('running');
+  try {
+    const skipped = isCompleteRun(job.out);
+    await prepare(plan, onEvent);
+    if (job.spec.kind === 'unlearn') {
+      const spec: UnlearnSpec = {
+        ...job.spec,
+        ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      };
+      await withLock(
+        `${job.out}.lock`,
+        async (touch) => {
+          if (isCompleteRun(job.out)) return checkReusable(job.out, spec);
+          onEvent({ type: 'run', label: job.label, out: job.out });
+          await unlearnRun(spec, job.out, {
+            label: job.label,
+            // An interrupted run continues from its last finished epoch.
+            resume: 'if-present',
+            onEvent: (e) => (touch(), onEvent(e)),
+          });
+        },
+        (holder) => onEvent({ type: 'note', message: `${job.id}: waiting for ${holder}` }),
+      );
+    }
+    report(skipped ? 'skipped' : 'done');
+    return skipped ? 'skipped' : 'done';
+  } catch (error) {
+    report('failed', (error as Error).message);
+    throw error;
+  }
+}
+
+/** The error a failed job recorded, or why an unfinished one is not done. */
+export function failureOf(plan: Plan, index: number): JobFailure {
+  const job = plan.jobs[index];
+  const s = readStatus(plan, index);
+  const error =
+    s?.state === 'failed'
+      ? (s.error ?? 'failed')
+      : s?.state === 'running'
+        ? `did not finish (last seen running on ${s.host}, pid ${s.pid})`
+        : 'never ran';
+  return { job: job.id, error, ...(job.log ? { log: job.log } : {}) };
+}

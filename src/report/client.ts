@@ -107,6 +107,9 @@ export const CLIENT_SCRIPT = String.raw`
       }
       ds.push(line('eval-mode forget (final, full set)', C.forget, [{ x: first, y: m.accuracy.forget }, { x: last, y: m.accuracy.forget }], { borderDash: [6, 4], borderWidth: 1.5 }));
       ds.push(line('eval-mode retain (final, full set)', C.retain, [{ x: first, y: m.accuracy.retain }, { x: last, y: m.accuracy.retain }], { borderDash: [6, 4], borderWidth: 1.5 }));
+      if (finite(m.accuracy.val)) ds.push(line('eval-mode val (final, held out)', C.val, [{ x: first, y: m.accuracy.val }, { x: last, y: m.accuracy.val }], { borderDash: [2, 3], borderWidth: 1.5 }));
+      // The target: what a model retrained without D_f gets right of D_f.
+      if (d.oracle && finite(d.oracle.forget)) ds.push(line('retrain oracle forget (target)', C.oracle, [{ x: first, y: d.oracle.forget }, { x: last, y: d.oracle.forget }], { borderDash: [10, 4], borderWidth: 2.5 }));
       new Chart(canvas('chart-steps'), {
         type: 'line',
         data: { datasets: ds },

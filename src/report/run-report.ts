@@ -11,6 +11,9 @@ import {
   findAccuracyDisagreements,
   movingAverage,
   readForgetGap,
+  oracleSidesText,
+  CLOSE_TO_ORACLE,
+  MIA_EFFICACY_CLOSE,
   smoothingWindow,
   unlearningVerdict,
 } from './analysis.js';
@@ -40,6 +43,11 @@ export interface RunReportInput {
    * absolute gaps, so without this the side of the forget gap is inferred.
    */
   oracle?: Accuracies;
+  /**
+   * Other runs of the same split evaluated against the same oracle (the demo's baselines), shown
+   * next to this one with the side of the oracle each fell on.
+   */
+  peers?: RunMetrics[];
   /** Timestamp in the footer; defaults to now. */
   generatedAt?: Date;
 }
@@ -158,6 +166,38 @@ function disagreementCallout(ds: AccuracyDisagreement[]): string {
   return `<div class="callout" id="disagreement" role="note"><strong>Training-batch accuracy and eval-mode accuracy disagree.</strong>
 <ul>${lines.join('')}</ul>
 <p><code>facc</code>/<code>racc</code> are measured on one batch at a time, on the student in train mode, before each update: batch normalisation uses that batch's own statistics, so a batch made only of forget images is normalised differently from how the deployed model sees them. The eval-mode numbers use the model as it will be used (running batch-norm statistics, whole sets). <strong>To decide "has it forgotten?", trust the eval-mode forget accuracy</strong> — and compare it with the retrain oracle's, not with zero.</p></div>`;
+}
+
+/** A trained original's memorization, and a warning when it missed its scenario's target. */
+function memorizationSection(metrics: RunMetrics): string {
+  const m = metrics.memorization;
+  if (!m) return '';
+  const target = m.target
+    ? ` The scenario asks for train accuracy ≥ ${formatPercent(m.target.minTrainAccuracy, 1)} and a gap ≥ ${formatPercent(m.target.minGap, 1)}.`
+    : '';
+  const body = `Train accuracy ${formatPercent(m.train, 1)}, test accuracy ${formatPercent(m.test, 1)}: a memorization gap of ${(m.gap * 100).toFixed(1)} pp.${target}`;
+  if (m.reached === false)
+    return `<section id="memorization"><h2>Memorization</h2><div class="callout" id="memorization-warning" role="note"><strong>The original did not reach its scenario's memorization target.</strong> ${escapeHtml(body)} A random forget set of a model that did not memorize has little to forget: a retrained model gets it about as right as the original.</div></section>`;
+  return `<section id="memorization"><h2>Memorization</h2><p>${escapeHtml(body)}${m.reached ? ' Target reached.' : ''} A model retrained without part of its training set gets that part about test-accuracy right; the gap is what unlearning has to remove.</p></section>`;
+}
+
+/** This run next to the others evaluated against the same oracle, with the side each fell on. */
+function peersSection(metrics: RunMetrics, peers: RunMetrics[]): string {
+  if (peers.length === 0 || !metrics.oracle) return '';
+  const o = metrics.oracle;
+  const cells = (m: RunMetrics): string =>
+    [m.accuracy.forget, m.accuracy.retain, m.accuracy.test]
+      .map((v) => `<td class="num">${formatPercent(v, 1)}</td>`)
+      .join('') +
+    `<td class="num">${m.mia ? formatPercent(m.mia.efficacy, 1) : '–'}</td><td class="num">${m.gap ? formatPercent(m.gap.avg, 2) : '–'}</td>`;
+  const row = (m: RunMetrics, label: string): string =>
+    `<tr><th scope="row">${escapeHtml(label)}</th>${cells(m)}<td>${escapeHtml(oracleSidesText(m))}</td></tr>`;
+  const oracleRow = `<tr class="oracle"><th scope="row">retrain oracle</th>${[o.accuracy.forget, o.accuracy.retain, o.accuracy.test].map((v) => `<td class="num">${formatPercent(v, 1)}</td>`).join('')}<td class="num">${formatPercent(o.mia.efficacy, 1)}</td><td class="num">–</td><td>the target</td></tr>`;
+  return `<section id="peers"><h2>Next to the baselines</h2><table class="peers"><thead><tr><th>model</th><th class="num">forget</th><th class="num">retain</th><th class="num">test</th><th class="num">MIA-efficacy</th><th class="num">Avg Gap</th><th>against the oracle</th></tr></thead><tbody>
+${oracleRow}
+${row(metrics, `${metrics.method} (this run)`)}
+${peers.map((p) => row(p, p.method)).join('\n')}
+</tbody></table><p class="note">Eval-mode accuracies on the full sets. A method <em>over-forgot</em> when its forget accuracy is more than ${formatPercent(CLOSE_TO_ORACLE, 0)} below the oracle's (or its MIA-efficacy more than ${formatPercent(MIA_EFFICACY_CLOSE, 0)} above), <em>under-forgot</em> the other way, and <em>matched</em> within those margins.</p></section>`;
 }
 
 function didItForget(input: RunReportInput): string {
@@ -310,7 +350,9 @@ ${headlineCards(metrics)}
 <p class="note">The finished model in eval mode on the whole forget, retain and test sets${metrics.original ? ', next to the original model before unlearning (Δ in percentage points)' : ''}.</p>
 ${disagreementCallout(disagreements)}
 </section>`);
+  body.push(memorizationSection(metrics));
   body.push(didItForget(input));
+  body.push(peersSection(metrics, input.peers ?? []));
 
   body.push(
     `<section id="training"><h2>Training-batch accuracy <span class="muted">(the seed's figure)</span></h2>`,
@@ -321,7 +363,7 @@ ${disagreementCallout(disagreements)}
     body.push(
       chartBox('chart-steps', 'Training-batch forget and retain accuracy per step', {
         tall: true,
-        note: `<code>facc</code> / <code>racc</code>: the student's accuracy on the current forget / retain batch, in the mode the method trains it, measured before each update — the seed's plot.${window > 1 ? ` Thin lines are the raw values; thick lines a trailing ${window}-step moving average.` : ''} Dashed lines: the finished model's eval-mode accuracy on the full sets. The callout above fires when the mean of the last ${tailPct}% of steps differs from it by more than ${formatPercent(DISAGREEMENT_DEFAULTS.threshold, 0)}.`,
+        note: `<code>facc</code> / <code>racc</code>: the student's accuracy on the current forget / retain batch, in the mode the method trains it, measured before each update — the seed's plot.${window > 1 ? ` Thin lines are the raw values; thick lines a trailing ${window}-step moving average.` : ''} Dashed lines: the finished model's eval-mode accuracy on the full sets (forget, retain, and the held-out val set)${input.oracle ? "; the thick grey dashed line is the retrain oracle's forget accuracy, the target: a model that never saw D_f gets that much of it right" : ''}. The callout above fires when the mean of the last ${tailPct}% of steps differs from it by more than ${formatPercent(DISAGREEMENT_DEFAULTS.threshold, 0)}.`,
       }),
     );
     body.push(

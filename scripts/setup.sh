@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up Lethe on a fresh Debian/Ubuntu machine: system packages (libtorch, a C++ toolchain,
-# Node's headers, the Fashion-MNIST data set), npm dependencies, the native addon and the
-# TypeScript build. Safe to run again.
+# Node's headers, the Fashion-MNIST data set; Redis, Slurm and munge, which the tests of the
+# distributed executors run against), npm dependencies, the native addon and the TypeScript build.
+# Safe to run again. It installs the engines but starts nothing: scripts/services.sh does.
 #
 #   bash scripts/setup.sh                # what the demo and the tests need
 #   bash scripts/setup.sh --with-pytorch # also python3-torch(vision), for benchmarks and fixtures
@@ -11,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libtorch-dev g++ make python3 dataset-fashion-mnist)
+packages=(libtorch-dev g++ make python3 dataset-fashion-mnist redis-server slurm-wlm munge)
 if [[ "${1:-}" == "--with-pytorch" ]]; then packages+=(python3-torch python3-torchvision); fi
 [[ -f /usr/include/node/node_api.h || -n "${npm_config_nodedir:-}" ]] || packages+=(libnode-dev)
 
@@ -26,6 +27,8 @@ if ((${#missing[@]})); then
   [[ $(id -u) -eq 0 ]] || sudo="sudo"
   echo "setup: installing ${missing[*]}"
   $sudo apt-get update -qq
+  # Debian starts redis-server and the Slurm daemons on install where systemd runs; the tests start
+  # their own (scripts/services.sh), so the packages' services are left as the system has them.
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 

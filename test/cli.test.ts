@@ -253,6 +253,11 @@ test('lethe demo trains the original once and reuses it from the cache', async (
 });
 
 test('mistakes get one clear line and exit code 2', async () => {
+  const aFile = join(root, 'a-file');
+  writeFileSync(aFile, 'not a directory');
+  const nowhere = join(root, 'never-written');
+  const emptyIndices = join(root, 'empty.json');
+  writeFileSync(emptyIndices, '[]');
   const cases: [string[], RegExp][] = [
     [['unlearn', '--forget', 'class:1'], /--from is required/],
     [
@@ -274,6 +279,55 @@ test('mistakes get one clear line and exit code 2', async () => {
     ],
     [['train', '--data', 'nope'], /Unknown data set "nope"/],
     [['train', '--epochs', 'three'], /--epochs: expected an integer/],
+    // Issue 14: every mistake caught before any work.
+    [['train', '--data', data, '--out', aFile], /--out .*: is a file, not a directory/],
+    [
+      ['train', '--data', data, '--out', join(aFile, 'run')],
+      /--out .*: .* is a file, not a directory/,
+    ],
+    [
+      ['unlearn', '--from', join(root, 'original'), '--forget', 'class:1', '--out', aFile],
+      /--out .*: is a file, not a directory/,
+    ],
+    [['compare', '--from', join(root, 'original'), '--out', aFile], /is a file, not a directory/],
+    [['train', '--data', data, '--lr', '0'], /--lr: expected a number > 0 but received '0'/],
+    [['train', '--data', data, '--lr', '-0.1'], /--lr: expected a number > 0 but received '-0.1'/],
+    [
+      ['train', '--data', data, '--epochs', '0'],
+      /--epochs: expected an integer ≥ 1 but received '0'/,
+    ],
+    [
+      ['train', '--data', data, '--epochs', '-1'],
+      /--epochs: expected an integer ≥ 1 but received '-1'/,
+    ],
+    [['compare', '--seeds', '0'], /--seeds: expected an integer ≥ 1 but received '0'/],
+    [['train', '--precision', 'fp8'], /--precision: expected 'fp32', 'bf16-mixed', 'fp16-mixed'/],
+    [
+      ['compare', '--executor', 'cloud'],
+      /--executor: expected 'serial', 'local', 'slurm', 'queue'/,
+    ],
+    [['compare', '--executor', 'queue'], /--executor queue needs --redis/],
+    [['worker'], /--redis is required/],
+    [
+      ['unlearn', '--from', join(root, 'original'), '--forget', 'class:0,1,2,3', '--out', nowhere],
+      /--forget class:0,1,2,3: selects all 160 training examples; the retain set would be empty/,
+    ],
+    [
+      [
+        'unlearn',
+        '--from',
+        join(root, 'original'),
+        '--forget',
+        'indices:' + emptyIndices,
+        '--out',
+        nowhere,
+      ],
+      /forget/,
+    ],
+    [
+      ['eval', join(root, 'srfl'), '--oracle', join(root, 'original')],
+      /--oracle .*original: expected a 'retrain' run \(lethe unlearn --method retrain\) but it is a training run/,
+    ],
     [['frobnicate'], /Unknown command 'frobnicate'/],
     [['report'], /expected a run directory/],
   ];
@@ -283,6 +337,7 @@ test('mistakes get one clear line and exit code 2', async () => {
     assert.match(r.err, message, argv.join(' '));
     assert.equal(r.err.trim().split('\n').length, 1, `one line: ${r.err}`);
   }
+  assert.ok(!existsSync(nowhere), 'a refused run leaves no directory behind');
 });
 
 test('--help explains every command', async () => {

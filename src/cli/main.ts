@@ -528,6 +528,9 @@ const COMMANDS: Record<string, Command> = {
         const plan = readPlan(collectDir);
         return printComparison(await collect(plan, { onEvent: runReporter() }), plan.out, started);
       }
+      const executor = text(values, 'executor') ?? 'serial';
+      if (executor === 'queue' && !text(values, 'redis'))
+        throw new OptionError('lethe compare: --executor queue needs --redis <url>');
       const c = compute(parsed);
       const out = String(values.out);
       const from = text(values, 'from');
@@ -562,12 +565,9 @@ const COMMANDS: Record<string, Command> = {
             printMemorization(planned.original);
         },
       });
-      const executor = text(values, 'executor') ?? 'serial';
       const planDir = text(values, 'plan');
       if (executor === 'serial' && planDir === undefined)
         return printComparison(await runPlan(planned, onEvent), out, started);
-      if (executor === 'queue' && !text(values, 'redis'))
-        throw new OptionError('lethe compare: --executor queue needs --redis <url>');
       const plan = writePlan(planDir ?? join(out, 'plan'), planned);
       const planFile = join(plan.dir!, 'plan.json');
       if (executor === 'serial') {

@@ -16,7 +16,7 @@ import { ignoreEvents, type RunEventHandler } from './events.js';
 import type { Comparison, ComparisonEntry, JobFailure, RunMetrics } from './metrics.js';
 import { checkReusable, failureOf, runJob, type Plan, type PlanJob } from './plan.js';
 import { isCompleteRun, readConfig, readMetrics } from './rundir.js';
-import { evaluateRuns } from './runs.js';
+import { checkOut, evaluateRuns } from './runs.js';
 import type { ComputeSpec, TrainSpec, UnlearnSpec } from './spec.js';
 import { getMethod } from '../unlearn/registry.js';
 import type { ScenarioRecord } from './scenarios.js';
@@ -49,6 +49,7 @@ export interface CompareInput extends ComputeSpec {
 export function planComparison(input: CompareInput): Plan {
   if (input.from === undefined && input.original === undefined)
     throw new OptionError('a comparison needs an original: from, or original to train');
+  checkOut(input.out);
   checkForgetSpec(input.forget);
   if (!Number.isInteger(input.seeds) || input.seeds < 1)
     throw new OptionError(`--seeds: expected an integer ≥ 1 but received '${input.seeds}'`);

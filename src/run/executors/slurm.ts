@@ -50,7 +50,10 @@ function header(name: string, o: SlurmOptions, log: string): string[] {
   ];
 }
 
-/** Writes `slurm-array.sh` and `slurm-aggregate.sh` into the plan's directory. */
+/**
+ * Writes `slurm-array.sh` and `slurm-aggregate.sh` into the plan's directory. Jobs start in this
+ * process's directory, so relative paths (a data set's, say) mean what they mean here.
+ */
 export function writeSlurmScripts(plan: Plan, o: SlurmOptions = {}): SlurmScripts {
   const dir = plan.dir!;
   const lethe = letheCommand().map(shellQuote).join(' ');
@@ -58,13 +61,13 @@ export function writeSlurmScripts(plan: Plan, o: SlurmOptions = {}): SlurmScript
   const array = [
     ...header('lethe-job', o, join(dir, 'logs', 'job-%a.log')),
     `#SBATCH --array=0-${last}${o.throttle ? `%${o.throttle}` : ''}`,
-    `cd ${shellQuote(dir)}`,
+    `cd ${shellQuote(process.cwd())}`,
     `exec ${lethe} job ${shellQuote(dir)} --threads ${o.cpus ?? 1}`,
     '',
   ].join('\n');
   const aggregate = [
     ...header('lethe-collect', { ...o, gpus: undefined }, join(dir, 'logs', 'collect.log')),
-    `cd ${shellQuote(dir)}`,
+    `cd ${shellQuote(process.cwd())}`,
     `exec ${lethe} compare --collect ${shellQuote(dir)}`,
     '',
   ].join('\n');

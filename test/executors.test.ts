@@ -1,0 +1,371 @@
+/**
+ * One small comparison (a few hundred synthetic images, 2 methods, 2 seeds, 1-epoch runs) through
+ * every executor: serial, local processes, a Slurm array on a real single-node cluster, and a
+ * BullMQ queue on a real Redis with `lethe worker` processes, one of them killed mid-job. Every
+ * path must give the same per-run metrics. Where an engine is missing the test says why and skips
+ * (LETHE_REQUIRE_ENGINES=1, as CI sets, makes that a failure).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, test, type TestContext } from 'node:test';
+import { main } from '../src/cli/main.js';
+import { readPlan, readStatus } from '../src/run/index.js';
+import { syntheticPair } from './unlearn-helpers.js';
+
+const root = mkdtempSync(join(tmpdir(), 'lethe-exec-'));
+const dataDir = join(root, 'data');
+const scenario = join(root, 'tiny.json');
+const repo = resolve(import.meta.dirname, '..');
+// tsx by its full path: a job may start in any directory.
+const lethe = [
+  process.execPath,
+  '--import',
+  import.meta.resolve('tsx'),
+  join(repo, 'test', 'lethe-bin.ts'),
+];
+const requireEngines = process.env.LETHE_REQUIRE_ENGINES === '1';
+
+/** Skips (or, where CI requires the engine, fails) with the reason. */
+function unavailable(t: TestContext, why: string): void {
+  if (requireEngines) assert.fail(`LETHE_REQUIRE_ENGINES=1 but ${why}`);
+  t.skip(why);
+}
+
+function writeIdx(dir: string): void {
+  const pair = syntheticPair({ train: 240, test: 80, classes: 4, size: 10 });
+  for (const [prefix, ds] of [
+    ['train', pair.train],
+    ['t10k', pair.test],
+  ] as const) {
+    const n = ds.labels.length;
+    const images = Buffer.alloc(16 + n * 100);
+    images.writeUInt32BE(2051, 0);
+    images.writeUInt32BE(n, 4);
+    images.writeUInt32BE(10, 8);
+    images.writeUInt32BE(10, 12);
+    Buffer.from(ds.images as Uint8Array).copy(images, 16);
+    const labels = Buffer.alloc(8 + n);
+    labels.writeUInt32BE(2049, 0);
+    labels.writeUInt32BE(n, 4);
+    for (let i = 0; i < n; i++) labels[8 + i] = ds.labels[i];
+    writeFileSync(join(dir, `${prefix}-images-idx3-ubyte`), images);
+    writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), labels);
+  }
+}
+
+/** Runs the CLI in-process, quietly; returns its exit code and what it printed. */
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const { log, error } = console;
+  const write = process.stderr.write.bind(process.stderr);
+  console.log = (...a: unknown[]) => void out.push(a.join(' '));
+  console.error = (...a: unknown[]) => void err.push(a.join(' '));
+  process.stderr.write = ((chunk: string) => (err.push(String(chunk)), true)) as typeof write;
+  try {
+    const code = await main(argv);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+    process.stderr.write = write;
+  }
+}
+
+/** The comparison every executor runs, into `out`, with `more` flags. */
+function comparison(out: string, ...more: string[]): string[] {
+  return [
+    'compare',
+    '--scenario',
+    scenario,
+    '--methods',
+    'finetune,neggrad+',
+    '--seeds',
+    '2',
+    '--threads',
+    '1',
+    '--opt',
+    'retrain.epochs=1',
+    '--opt',
+    'finetune.epochs=1',
+    '--opt',
+    'neggrad+.epochs=1',
+    '--out',
+    out,
+    ...more,
+  ];
+}
+
+const RUNS = ['retrain', 'finetune', 'neggrad+'].flatMap((m) =>
+  [0, 1].map((s) => `${m}/seed-${s}`),
+);
+
+/** What must not depend on where a run ran: everything but times and paths. */
+function runMetrics(out: string): Record<string, unknown> {
+  return Object.fromEntries(
+    RUNS.map((id) => {
+      const m = JSON.parse(readFileSync(join(out, id, 'metrics.json'), 'utf8'));
+      return [
+        id,
+        {
+          accuracy: m.accuracy,
+          history: m.history,
+          perClass: m.perClass,
+          mia: m.mia,
+          gap: m.gap,
+          neurips: m.neurips,
+          oracle: m.oracle && { accuracy: m.oracle.accuracy, mia: m.oracle.mia },
+        },
+      ];
+    }),
+  );
+}
+
+function entries(out: string): unknown {
+  const c = JSON.parse(readFileSync(join(out, 'comparison.json'), 'utf8'));
+  assert.equal(c.failed, undefined, JSON.stringify(c.failed));
+  return c.entries.map((e: { method: string; seeds: number[] }) => [e.method, e.seeds]);
+}
+
+let serial: Record<string, unknown>;
+
+before(() => {
+  mkdirSync(dataDir);
+  writeIdx(dataDir);
+  writeFileSync(
+    scenario,
+    JSON.stringify({
+      name: 'tiny',
+      description: 'a few hundred synthetic images',
+      notes: [],
+      data: `mnist:${dataDir}`,
+      model: 'resnet20',
+      train: { epochs: 2, batchSize: 32 },
+      forget: 'class:1',
+    }),
+  );
+  process.env.LETHE_CACHE_DIR = join(root, 'cache');
+  process.env.LETHE_COMMAND = JSON.stringify(lethe);
+});
+
+const children: ChildProcess[] = [];
+after(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+test('serial: the comparison as a plan run in this process', async () => {
+  const out = join(root, 'serial');
+  const r = await cli(...comparison(out));
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.err.match(/compare: running/g)?.length, 7, 'the original and 6 runs');
+  assert.deepEqual(entries(out), [
+    ['retrain', [0, 1]],
+    ['finetune', [0, 1]],
+    ['neggrad+', [0, 1]],
+  ]);
+  serial = runMetrics(out);
+});
+
+test('--plan writes every run as a job; lethe job runs one, skips it when done; --collect aggregates', async () => {
+  const out = join(root, 'planned');
+  const dir = join(root, 'plan');
+  const r = await cli(...comparison(out, '--plan', dir));
+  assert.equal(r.code, 0, r.err);
+  const plan = readPlan(dir);
+  assert.deepEqual(
+    plan.jobs.map((j) => j.id),
+    ['original', ...RUNS],
+  );
+  assert.deepEqual(plan.jobs[1].needs, ['original']);
+  assert.equal(plan.aggregate.needs.length, 7);
+  assert.equal(plan.jobs[3].spec.kind === 'unlearn' && plan.jobs[3].spec.method, 'finetune');
+  assert.match(r.out, /lethe job .* --index <i>/);
+  process.env.SLURM_ARRAY_TASK_ID = '3';
+  try {
+    const job = await cli('job', dir);
+    assert.equal(job.code, 0, job.err);
+    assert.match(job.out, /job 3 \(finetune\/seed-0\): done/);
+    const again = await cli('job', dir);
+    assert.match(again.out, /job 3 \(finetune\/seed-0\): skipped/);
+  } finally {
+    delete process.env.SLURM_ARRAY_TASK_ID;
+  }
+  assert.equal(readStatus(plan, 3)?.state, 'skipped');
+  const bad = await cli('job', dir, '--index', '9');
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /the plan has jobs 0\.\.6/);
+  // Collecting with jobs left: their failures are listed, the rest is summarised.
+  const partial = await cli('compare', '--collect', dir);
+  assert.equal(partial.code, 2, 'no oracle finished: nothing to compare');
+  assert.match(partial.err, /retrain\/seed-0: never ran/);
+  for (const i of [1, 2, 4, 5, 6])
+    assert.equal((await cli('job', dir, '--index', String(i))).code, 0);
+  const collected = await cli('compare', '--collect', dir);
+  assert.equal(collected.code, 0, collected.err);
+  entries(out);
+  assert.deepEqual(runMetrics(out), serial);
+});
+
+test('local: jobs in 2 processes give the same runs', async () => {
+  const out = join(root, 'local');
+  const r = await cli(...comparison(out, '--executor', 'local', '--jobs', '2'));
+  assert.equal(r.code, 0, r.err);
+  entries(out);
+  assert.deepEqual(runMetrics(out), serial);
+  const logs = readdirSync(join(out, 'plan', 'logs'));
+  assert.equal(logs.length, 7, 'a log per job');
+});
+
+function slurmUp(): string | null {
+  try {
+    execFileSync('sinfo', ['-h'], { stdio: 'pipe', timeout: 5000 });
+    return null;
+  } catch {
+    // Start the single-node cluster where we may (as CI does through .ci/run).
+    if (process.getuid?.() === 0 && existsSync('/usr/sbin/slurmctld')) {
+      try {
+        execFileSync('bash', [join(repo, 'scripts', 'services.sh'), 'slurm'], { stdio: 'pipe' });
+        return null;
+      } catch (error) {
+        return `scripts/services.sh slurm failed: ${(error as { stderr?: Buffer }).stderr}`;
+      }
+    }
+    return 'no Slurm cluster answers sinfo (install slurm-wlm and munge, and run scripts/services.sh as root)';
+  }
+}
+
+test('slurm: an sbatch array and an afterok aggregation give the same runs', async (t) => {
+  const why = slurmUp();
+  if (why) return unavailable(t, why);
+  const out = join(root, 'slurm');
+  const r = await cli(...comparison(out, '--executor', 'slurm', '--cpus', '1', '--submit'));
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /slurm: submitted array \d+ \(7 jobs\) and aggregation \d+/);
+  assert.match(r.err, /slurm: 7\/7 runs finished/);
+  const script = readFileSync(join(out, 'plan', 'slurm-array.sh'), 'utf8');
+  assert.match(script, /#SBATCH --array=0-6/);
+  entries(out);
+  assert.deepEqual(runMetrics(out), serial);
+  assert.match(readFileSync(join(out, 'plan', 'logs', 'collect.log'), 'utf8'), /comparison:/);
+});
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => ok(port));
+    });
+    server.on('error', fail);
+  });
+}
+
+/** A Redis of this test's own on a free loopback port, or why there is none. */
+async function startRedis(): Promise<{ url: string } | { why: string }> {
+  const bin = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
+  if (!bin) return { why: 'redis-server is not installed (bash scripts/setup.sh installs it)' };
+  const port = await freePort();
+  const redis = spawn(
+    bin,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  children.push(redis);
+  for (let i = 0; i < 50; i++) {
+    try {
+      execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: 'pipe' });
+      return { url: `redis://127.0.0.1:${port}` };
+    } catch {
+      await sleep(100);
+    }
+  }
+  return { why: `redis-server did not answer on port ${port}` };
+}
+
+function worker(url: string, log: string): ChildProcess {
+  const [cmd, ...args] = lethe;
+  const w = spawn(
+    cmd,
+    [...args, 'worker', '--redis', url, '--lock-seconds', '3', '--threads', '1'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const chunks: string[] = [];
+  w.stdout!.on('data', (d) => chunks.push(String(d)));
+  w.stderr!.on('data', (d) => chunks.push(String(d)));
+  w.on('exit', () => writeFileSync(log, chunks.join('')));
+  children.push(w);
+  return w;
+}
+
+test('queue: a BullMQ flow taken by lethe worker processes; a worker killed mid-job is replaced', async (t) => {
+  const redis = await startRedis();
+  if ('why' in redis) return unavailable(t, redis.why);
+  const out = join(root, 'queue');
+  const w1 = worker(redis.url, join(root, 'worker1.log'));
+  const r = await cli(...comparison(out, '--executor', 'queue', '--redis', redis.url));
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /queue: 7\/7 runs finished/);
+  entries(out);
+  assert.deepEqual(runMetrics(out), serial);
+
+  // Kill the only worker while it runs an unlearning job; a second one takes the job over.
+  const killed = join(root, 'queue-killed');
+  const running = cli(
+    ...comparison(
+      killed,
+      '--executor',
+      'queue',
+      '--redis',
+      redis.url,
+      '--opt',
+      'neggrad+.epochs=3',
+    ),
+  );
+  let victim = -1;
+  for (let i = 0; i < 600 && victim < 0; i++) {
+    await sleep(100);
+    if (!existsSync(join(killed, 'plan', 'plan.json'))) continue;
+    const plan = readPlan(join(killed, 'plan'));
+    victim = plan.jobs.findIndex(
+      (j, k) =>
+        j.id.startsWith('neggrad+') &&
+        readStatus(plan, k)?.state === 'running' &&
+        existsSync(join(j.out, 'checkpoint.safetensors')),
+    );
+  }
+  assert.ok(victim >= 0, 'a neggrad+ job was seen running with a checkpoint');
+  w1.kill('SIGKILL');
+  const w2 = worker(redis.url, join(root, 'worker2.log'));
+  const r2 = await running;
+  assert.equal(r2.code, 0, r2.err);
+  const c = JSON.parse(readFileSync(join(killed, 'comparison.json'), 'utf8'));
+  assert.equal(c.failed, undefined, 'every job finished');
+  assert.deepEqual(
+    c.entries.map((e: { method: string; seeds: number[] }) => [e.method, e.seeds]),
+    [
+      ['retrain', [0, 1]],
+      ['finetune', [0, 1]],
+      ['neggrad+', [0, 1]],
+    ],
+  );
+  const log = readFileSync(readPlan(join(killed, 'plan')).jobs[victim].log!, 'utf8');
+  assert.match(log, /the worker that started this job exited/, 'the orphaned job stopped');
+  assert.match(log, /resuming after epoch \d of 3/, 'the retry continued from its checkpoint');
+  w2.kill('SIGTERM');
+});

@@ -7,30 +7,7 @@ import { main } from '../src/cli/main.js';
 import { loadCheckpoint } from '../src/models/index.js';
 import { loadRunPredictions, rewriteRunFiles } from '../src/run/rundir.js';
 import { memory } from '../src/tensor/index.js';
-import { syntheticPair } from './unlearn-helpers.js';
-
-/** Writes a data set as raw IDX files (the MNIST layout) so the CLI reads it by `mnist:<dir>`. */
-function writeIdx(dir: string): void {
-  const pair = syntheticPair({ train: 160, test: 80, classes: 4, size: 10 });
-  for (const [prefix, ds] of [
-    ['train', pair.train],
-    ['t10k', pair.test],
-  ] as const) {
-    const n = ds.labels.length;
-    const images = Buffer.alloc(16 + n * 100);
-    images.writeUInt32BE(2051, 0);
-    images.writeUInt32BE(n, 4);
-    images.writeUInt32BE(10, 8);
-    images.writeUInt32BE(10, 12);
-    Buffer.from(ds.images as Uint8Array).copy(images, 16);
-    const labels = Buffer.alloc(8 + n);
-    labels.writeUInt32BE(2049, 0);
-    labels.writeUInt32BE(n, 4);
-    for (let i = 0; i < n; i++) labels[8 + i] = ds.labels[i];
-    writeFileSync(join(dir, `${prefix}-images-idx3-ubyte`), images);
-    writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), labels);
-  }
-}
+import { writeIdx } from './idx-helpers.js';
 
 /** When set, the first progress output matching it throws: a run interrupted at that point. */
 let interruptOn: RegExp | null = null;
@@ -66,7 +43,7 @@ const data = `mnist:${dataDir}`;
 test('lethe train → unlearn → report writes complete run directories', async () => {
   const { mkdirSync } = await import('node:fs');
   mkdirSync(dataDir);
-  writeIdx(dataDir);
+  writeIdx(dataDir, { train: 160, test: 80 });
   const original = join(root, 'original');
   const t = await lethe(
     'train',

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import {
   existsSync,
+  rmSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -22,7 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test, type TestContext } from 'node:test';
 import { main } from '../src/cli/main.js';
 import { readPlan, readStatus } from '../src/run/index.js';
-import { syntheticPair } from './unlearn-helpers.js';
+import { writeIdx } from './idx-helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'lethe-exec-'));
 const dataDir = join(root, 'data');
@@ -41,28 +42,6 @@ const requireEngines = process.env.LETHE_REQUIRE_ENGINES === '1';
 function unavailable(t: TestContext, why: string): void {
   if (requireEngines) assert.fail(`LETHE_REQUIRE_ENGINES=1 but ${why}`);
   t.skip(why);
-}
-
-function writeIdx(dir: string): void {
-  const pair = syntheticPair({ train: 240, test: 80, classes: 4, size: 10 });
-  for (const [prefix, ds] of [
-    ['train', pair.train],
-    ['t10k', pair.test],
-  ] as const) {
-    const n = ds.labels.length;
-    const images = Buffer.alloc(16 + n * 100);
-    images.writeUInt32BE(2051, 0);
-    images.writeUInt32BE(n, 4);
-    images.writeUInt32BE(10, 8);
-    images.writeUInt32BE(10, 12);
-    Buffer.from(ds.images as Uint8Array).copy(images, 16);
-    const labels = Buffer.alloc(8 + n);
-    labels.writeUInt32BE(2049, 0);
-    labels.writeUInt32BE(n, 4);
-    for (let i = 0; i < n; i++) labels[8 + i] = ds.labels[i];
-    writeFileSync(join(dir, `${prefix}-images-idx3-ubyte`), images);
-    writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), labels);
-  }
 }
 
 /** Runs the CLI in-process, quietly; returns its exit code and what it printed. */
@@ -143,7 +122,7 @@ let serial: Record<string, unknown>;
 
 before(() => {
   mkdirSync(dataDir);
-  writeIdx(dataDir);
+  writeIdx(dataDir, { train: 240, test: 80 });
   writeFileSync(
     scenario,
     JSON.stringify({
@@ -226,6 +205,47 @@ test('local: jobs in 2 processes give the same runs', async () => {
   assert.deepEqual(runMetrics(out), serial);
   const logs = readdirSync(join(out, 'plan', 'logs'));
   assert.equal(logs.length, 7, 'a log per job');
+});
+
+test('a failed job is reported with its error and log, the rest still runs, and rerunning resumes', async () => {
+  const out = join(root, 'failing');
+  const blocker = join(out, 'finetune', 'seed-1');
+  mkdirSync(join(out, 'finetune'), { recursive: true });
+  writeFileSync(blocker, 'a file where the run directory should be');
+  const args = comparison(out, '--executor', 'local', '--jobs', '2');
+  const r = await cli(...args);
+  assert.equal(r.code, 1, r.err);
+  assert.match(
+    r.err,
+    /lethe: job finetune\/seed-1 failed: --out .*seed-1: is a file, not a directory.* \(log: .*job-4\.log\)/,
+  );
+  const failed = JSON.parse(readFileSync(join(out, 'comparison.json'), 'utf8'));
+  assert.deepEqual(
+    failed.failed.map((f: { job: string }) => f.job),
+    ['finetune/seed-1'],
+  );
+  assert.deepEqual(
+    failed.entries.map((e: { method: string; seeds: number[] }) => [e.method, e.seeds]),
+    [
+      ['retrain', [0, 1]],
+      ['finetune', [0]],
+      ['neggrad+', [0, 1]],
+    ],
+    'the other runs are summarised',
+  );
+  const createdAt = (id: string): string =>
+    JSON.parse(readFileSync(join(out, id, 'config.json'), 'utf8')).createdAt;
+  const before = RUNS.filter((id) => id !== 'finetune/seed-1').map(createdAt);
+  rmSync(blocker);
+  const again = await cli(...args);
+  assert.equal(again.code, 0, again.err);
+  entries(out);
+  assert.deepEqual(
+    RUNS.filter((id) => id !== 'finetune/seed-1').map(createdAt),
+    before,
+    'rerunning reuses the finished runs',
+  );
+  assert.deepEqual(runMetrics(out), serial);
 });
 
 function slurmUp(): string | null {

@@ -911,8 +911,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(helpText(command.usage, command.description, command.options, command.examples));
       return 0;
     }
-    await command.run(parsed);
-    return 0;
+    return (await command.run(parsed)) ?? 0;
   } catch (error) {
     if (error instanceof LetheError) {
       console.error(`lethe: ${error.message}`);

@@ -18,7 +18,7 @@ import { checkReusable, failureOf, runJob, type Plan, type PlanJob } from './pla
 import { isCompleteRun, readConfig, readMetrics } from './rundir.js';
 import { checkOut, evaluateRuns } from './runs.js';
 import type { ComputeSpec, TrainSpec, UnlearnSpec } from './spec.js';
-import { getMethod } from '../unlearn/registry.js';
+import { getMethod, resolveOptions } from '../unlearn/registry.js';
 import type { ScenarioRecord } from './scenarios.js';
 import { checkForgetSpec } from '../data/split.js';
 
@@ -58,6 +58,9 @@ export function planComparison(input: CompareInput): Plan {
   const methods = [
     ...new Set(input.methods.map((m) => getMethod(m).id).filter((m) => m !== 'retrain')),
   ];
+  // A mistyped option fails here, not in the middle of the comparison.
+  for (const [method, options] of Object.entries(input.options ?? {}))
+    resolveOptions(getMethod(method), options);
   const seeds = Array.from({ length: input.seeds }, (_, i) => input.seed + i);
   const jobs: PlanJob[] = [];
   if (input.from === undefined)

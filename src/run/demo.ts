@@ -41,7 +41,9 @@ export async function demo(
   checkOut(input.out);
   const { original: originalSpec, forget, out } = input;
   const original = join(out, 'original');
-  const { key: trainKey, cached } = await ensureOriginal(originalSpec, original, { onEvent });
+  // Runs cut short by an interruption continue from their last finished epoch.
+  const run = { onEvent, resume: 'if-present' as const };
+  const { key: trainKey, cached } = await ensureOriginal(originalSpec, original, run);
   const method = getMethod(input.method).id;
   const unlearnSpec = (id: string, options: Record<string, unknown>): UnlearnSpec => ({
     kind: 'unlearn',
@@ -56,8 +58,6 @@ export async function demo(
     ...(input.memoryFormat ? { memoryFormat: input.memoryFormat } : {}),
     ...(input.scenario ? { scenario: input.scenario } : {}),
   });
-  // Runs cut short by an interruption continue from their last finished epoch.
-  const run = { onEvent, resume: 'if-present' as const };
   const runs = [{ method, dir: join(out, method), cached: false }];
   onEvent({ type: 'run', label: method, out: runs[0].dir });
   await unlearnRun(unlearnSpec(method, input.options), runs[0].dir, run);

@@ -12,7 +12,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { readSplit, writeSplit, makeSplit } from '../data/split.js';
+import { readSplit, writeSplit } from '../data/split.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { FileFormatError, OptionError } from '../util/errors.js';
 import { parseStrictJson } from '../util/json.js';
@@ -20,7 +20,7 @@ import { ignoreEvents, type RunEventHandler } from './events.js';
 import { withLock } from './lock.js';
 import type { JobFailure } from './metrics.js';
 import { isCompleteRun, readConfig } from './rundir.js';
-import { differences, ensureOriginal, getData, runOptions, unlearnRun } from './runs.js';
+import { differences, drawSplit, ensureOriginal, getData, runOptions, unlearnRun } from './runs.js';
 import { checkRunSpec, type RunSpec, type TrainSpec, type UnlearnSpec } from './spec.js';
 
 export const PLAN_FILE = 'plan.json';
@@ -206,23 +206,15 @@ async function prepare(plan: Plan, onEvent: RunEventHandler): Promise<void> {
       if (originalJob)
         await ensureOriginal(originalJob.spec as TrainSpec, originalJob.out, {
           label: originalJob.label,
+          // An original cut short continues from its last finished epoch.
+          resume: 'if-present',
           onEvent: (e) => (touch(), onEvent(e)),
         });
       else if (!isCompleteRun(plan.original))
         throw new OptionError(`${plan.original}: not a finished Lethe run directory`);
       if (splitMade()) return;
       const data = await getData(readConfig(plan.original).data);
-      const split = makeSplit({
-        train: data.train,
-        testSize: data.test.labels.length,
-        forgetSpec: plan.forget,
-        seed: plan.seed,
-      });
-      if (split.retain.length === 0)
-        throw new OptionError(
-          `--forget ${plan.forget}: selects all ${split.trainSize} training examples; the retain set would be empty`,
-        );
-      writeSplit(plan.out, split);
+      writeSplit(plan.out, drawSplit(data, plan.forget, plan.seed));
     },
     (holder) =>
       onEvent({ type: 'note', message: `waiting for the original and split (held by ${holder})` }),

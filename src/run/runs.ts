@@ -281,23 +281,29 @@ export function runOptions(
 }
 
 /**
- * The split an unlearning run uses: the one in `spec.split` (a comparison's), or drawn from its
- * forget spec and seed. Refuses a forget set that leaves nothing to retain.
+ * Draws a split of `data` for a forget spec and seed, refusing one that leaves nothing to retain
+ * (an empty forget set is refused by the spec's own reader).
  */
-export function runSplit(spec: UnlearnSpec, data: DatasetPair): Split {
-  const split = spec.split
-    ? readSplit(spec.split)
-    : makeSplit({
-        train: data.train,
-        testSize: data.test.labels.length,
-        forgetSpec: spec.forget,
-        seed: spec.seed,
-      });
+export function drawSplit(data: DatasetPair, forget: string, seed: number): Split {
+  const split = makeSplit({
+    train: data.train,
+    testSize: data.test.labels.length,
+    forgetSpec: forget,
+    seed,
+  });
   if (split.retain.length === 0)
     throw new OptionError(
-      `--forget ${spec.forget}: selects all ${split.trainSize} training examples; the retain set would be empty`,
+      `--forget ${forget}: selects all ${split.trainSize} training examples; the retain set would be empty`,
     );
   return split;
+}
+
+/**
+ * The split an unlearning run uses: the one in `spec.split` (a comparison's), or drawn from its
+ * forget spec and seed.
+ */
+export function runSplit(spec: UnlearnSpec, data: DatasetPair): Split {
+  return spec.split ? readSplit(spec.split) : drawSplit(data, spec.forget, spec.seed);
 }
 
 /** Extra inputs of an unlearning run beyond its spec. */

@@ -8,7 +8,7 @@
  * the job back, and its run continues from its last checkpoint.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FlowProducer, Job, Queue, Worker } from 'bullmq';
@@ -106,8 +106,16 @@ export interface WorkerOptions extends QueueOptions {
   until?: Promise<void>;
 }
 
-/** Runs a Lethe process for one queued job, output to `log`; rejects with its error when it fails. */
-function runChild(args: string[], log: string, error: () => string | undefined): Promise<void> {
+/**
+ * Runs a Lethe process for one queued job, output to `log`; rejects with its error when it fails
+ * (`done` may accept an exit code other than 0).
+ */
+function runChild(
+  args: string[],
+  log: string,
+  error: () => string | undefined,
+  done: (code: number | null) => boolean = (code) => code === 0,
+): Promise<void> {
   const [cmd, ...pre] = letheCommand();
   const fd = openSync(log, 'a');
   const child = spawn(cmd, [...pre, ...args], { stdio: ['ignore', fd, fd] });
@@ -115,7 +123,7 @@ function runChild(args: string[], log: string, error: () => string | undefined):
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', (code, signal) => {
-      if (code === 0) resolve();
+      if (done(code)) resolve();
       else reject(new Error(`${error() ?? `exit ${code ?? signal}`} (log: ${log})`));
     });
   });
@@ -135,10 +143,16 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         );
       if (job.name === AGGREGATE) {
         onEvent({ type: 'note', message: `worker: collecting ${dir}` });
+        const started = Date.now();
+        const written = join(readPlan(dir).out, 'comparison.json');
+        // Exit 1: the comparison was written, with jobs that failed in it.
         await runChild(
           ['compare', '--collect', dir],
           join(dir, 'logs', 'collect.log'),
           () => undefined,
+          (code) =>
+            code === 0 ||
+            (code === 1 && existsSync(written) && statSync(written).mtimeMs >= started),
         );
         return;
       }

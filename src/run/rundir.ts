@@ -36,6 +36,7 @@ import type { Predictions, SetPredictions } from '../models/predict.js';
 import { dispose, tensor, versions, type Tensor } from '../tensor/index.js';
 import { FileFormatError } from '../util/errors.js';
 import { parseStrictJson } from '../util/json.js';
+import { letheVersion } from '../util/version.js';
 import type { LoopState } from '../unlearn/loop.js';
 import type { History, RunMetrics } from './metrics.js';
 import type { ScenarioRecord } from './scenarios.js';
@@ -77,22 +78,9 @@ export interface RunConfig {
   versions: { lethe: string; libtorch: string; node: string };
 }
 
-let letheVersion: string | undefined;
-
-/** Lethe's version from package.json. */
-export function getLetheVersion(): string {
-  if (letheVersion === undefined) {
-    const pkg = JSON.parse(
-      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
-    ) as { version: string };
-    letheVersion = pkg.version;
-  }
-  return letheVersion;
-}
-
 /** The versions recorded in every run's config. */
 export function runVersions(): RunConfig['versions'] {
-  return { lethe: getLetheVersion(), libtorch: versions().libtorch, node: process.versions.node };
+  return { lethe: letheVersion(), libtorch: versions().libtorch, node: process.versions.node };
 }
 
 function writeJson(path: string, value: unknown): void {

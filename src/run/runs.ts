@@ -34,7 +34,6 @@ import type { Accuracies, Memorization, RunMetrics } from './metrics.js';
 import {
   commitRun,
   disposeCheckpoint,
-  getLetheVersion,
   isCompleteRun,
   loadRunCheckpoint,
   saveRunCheckpoint,
@@ -56,6 +55,7 @@ import { TRAIN_DEFAULTS } from '../unlearn/methods/supervised.js';
 import { getMethod, resolveOptions } from '../unlearn/registry.js';
 import { memorizationCheck, type MemorizationTarget } from './scenarios.js';
 import { OptionError } from '../util/errors.js';
+import { letheVersion } from '../util/version.js';
 import { ignoreEvents, type RunEventHandler } from './events.js';
 import { runRecords, type TrainSpec, type UnlearnSpec } from './spec.js';
 
@@ -453,7 +453,7 @@ export function cacheDir(): string {
 /** A cache key for everything that determines a trained model. */
 export function cacheKey(parts: Record<string, unknown>): string {
   return createHash('sha256')
-    .update(JSON.stringify({ ...parts, lethe: getLetheVersion() }))
+    .update(JSON.stringify({ ...parts, lethe: letheVersion() }))
     .digest('hex')
     .slice(0, 16);
 }

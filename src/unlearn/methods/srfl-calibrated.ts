@@ -17,10 +17,14 @@
  *    (r_i + ½)/|D_f| as its target τ_i. So the targets have the val set's distribution, the easiest
  *    forget examples keep a high confidence and the hardest are meant to end misclassified, as
  *    in a retrained model; about val-accuracy of them keep τ_i > 0 (stay correct).
- * 2. **A per-example stop.** The rolled-logit terms (KL to the rolled teacher, minus cosine) act
- *    on a forget example only while the student's φ on it is above τ_i; once it reaches its
- *    target the example drops out of the forget loss (its weight is 0), and re-enters if
- *    distillation on D_r lifts it back above.
+ * 2. **A target at the right confidence, and a per-example stop.** A forget example still above
+ *    its target is distilled (KL, as sRFL's terms) toward the teacher's logits with the true
+ *    class's logit *lowered* until φ = τ_i: the teacher's dark knowledge is kept, the confidence
+ *    is the held-out one, and a negative τ_i makes the teacher's runner-up class the prediction,
+ *    as a model that never saw the example would typically get it wrong. (`target: 'rolled'`
+ *    uses sRFL's rolled logits instead; it lowers confidence everywhere, see the defaults.) Once
+ *    the student's φ reaches τ_i the example drops out of the forget loss (its weight is 0), and
+ *    re-enters if distillation on D_r lifts it back above.
  * 3. **A per-run stop.** The run ends as soon as, over the latest pass over D_f, at most
  *    `stopFraction` of the forget examples are still above their target: the time is spent only
  *    while there is something left to forget.
@@ -40,6 +44,14 @@ import { distill, srflLogits, SRFL_DEFAULTS, validateShifts, type SrflOptions } 
 
 export interface SrflCalibratedOptions extends SrflOptions {
   /**
+   * What a forget example still above its target is pulled toward: `'lowered'`, the teacher's
+   * logits with the true class's logit lowered until φ equals the target (KL, as sRFL's), or
+   * `'rolled'`, sRFL's rolled teacher logits (KL − cosine).
+   */
+  target: 'lowered' | 'rolled';
+  /** Distillation on D_r: `'mse'` on logits (keeps their scale), or sRFL's `'kl'`. */
+  retainLoss: 'mse' | 'kl';
+  /**
    * End the run once at most this fraction of D_f is above its target over the latest pass over
    * D_f (0: train all `epochs`).
    */
@@ -49,16 +61,29 @@ export interface SrflCalibratedOptions extends SrflOptions {
 }
 
 /**
- * Defaults. sRFL's loss and shifts; lr, trainable layers, retain weight and the stop fraction
- * were chosen by the ablations the README lists (memorized-fmnist, forget seeds 100–101).
+ * Defaults, chosen on the memorized-fmnist scenario with the forget set drawn from seed 100 (and
+ * a check on seed 101), never the seed-0 split of the committed table; fp32, one thread. Avg Gap
+ * to that split's oracle, in points:
+ * - the rolled target (sRFL's KL − cosine) pushes every forget example toward a wrong class and
+ *   lowers confidence everywhere: 5.1–6.6 (retain and test fall 1–5 points, forget barely);
+ *   with lr 1e-2: 3.8;
+ * - the lowered target at lr 1e-3 hardly moves in one epoch (7.2–7.7); MSE on logits instead of
+ *   KL diverged at lr 1e-2; lr 3e-2 diverges;
+ * - lowered, KL, lr 1e-2: all layers 3.9, layer1/layer2 only 4.2 at half the time (kept);
+ *   batch 64 instead of 128 (twice the steps, same images): 3.7; forget weight 3: 2.4 (kept);
+ *   retain weight 3: 3.7; forget weight 5 diverges; two epochs: 3.3 at twice the time.
  */
 export const SRFL_CALIBRATED_DEFAULTS: Readonly<SrflCalibratedOptions> = Object.freeze({
   ...SRFL_DEFAULTS,
   epochs: 1,
-  lr: 1e-3,
+  lr: 1e-2,
+  batchSize: 64,
   trainable: ['layer1.', 'layer2.'],
   perSample: true,
+  forgetWeight: 3,
   retainWeight: 1,
+  target: 'lowered',
+  retainLoss: 'kl',
   stopFraction: 0.05,
   targetOffset: 0,
 });
@@ -117,6 +142,37 @@ export function stillRemembered(phi: Float64Array, target: Float64Array): Float3
 }
 
 /**
+ * The teacher's logits with the true class's logit set so that φ equals `target`:
+ * z*_y = target + log Σ_{c≠y} e^{z_c}, every other logit kept. A negative target leaves the
+ * example misclassified as the teacher's runner-up class, as a model that never saw it would
+ * typically get it wrong.
+ */
+export function loweredLogits(
+  logits: Float32Array,
+  labels: Int32Array,
+  targets: Float64Array,
+  numClasses: number,
+): Float32Array {
+  const out = Float32Array.from(logits);
+  for (let i = 0; i < labels.length; i++) {
+    const row = i * numClasses;
+    const y = labels[i];
+    let max = -Infinity;
+    for (let c = 0; c < numClasses; c++) if (c !== y) max = Math.max(max, logits[row + c]);
+    let sum = 0;
+    for (let c = 0; c < numClasses; c++) if (c !== y) sum += Math.exp(logits[row + c] - max);
+    out[row + y] = targets[i] + max + Math.log(sum);
+  }
+  return out;
+}
+
+/** Per-example mean squared error over the class dimension, masked: Σ_i m_i·mse_i / n. */
+export function maskedLogitLoss(student: Tensor, target: Tensor, mask: Tensor): Tensor {
+  const perExample = student.sub(target).square().mean(1);
+  return perExample.mul(mask).sum().div(student.shape[0]);
+}
+
+/**
  * The forget terms per example, masked: Σ_i m_i·(w_f·KL_i(rolled ‖ student) − w_c·cos_i) / n,
  * with the rolled terms of sRFL (softmax temperature T on the KL).
  */
@@ -146,6 +202,14 @@ export const srflCalibrated: UnlearnMethod<SrflCalibratedOptions> = {
     if (!(o.stopFraction >= 0 && o.stopFraction < 1))
       throw new OptionError(
         `Expected a number in [0, 1) for stopFraction but received ${String(o.stopFraction)}`,
+      );
+    if (o.target !== 'lowered' && o.target !== 'rolled')
+      throw new OptionError(
+        `Expected target 'lowered' or 'rolled' but received '${String(o.target)}'`,
+      );
+    if (o.retainLoss !== 'mse' && o.retainLoss !== 'kl')
+      throw new OptionError(
+        `Expected retainLoss 'mse' or 'kl' but received '${String(o.retainLoss)}'`,
       );
     if (!Number.isFinite(o.targetOffset))
       throw new OptionError(
@@ -192,10 +256,23 @@ export const srflCalibrated: UnlearnMethod<SrflCalibratedOptions> = {
         seenInPass += forget.size;
         if (seenInPass >= f.indices.length) passDone = true;
         const mask = tensor(maskValues, [forget.size], { device: ctx.device });
-        const loss = maskedForgetLoss(student.forget, t.rolledForget, mask, o).add(
-          distill(student.retain, t.retain, o.temperature),
-          o.retainWeight,
-        );
+        let forgetLoss: Tensor;
+        if (o.target === 'rolled') {
+          forgetLoss = maskedForgetLoss(student.forget, t.rolledForget, mask, o);
+        } else {
+          const goal = loweredLogits(t.forget.data() as Float32Array, labels, tau, c);
+          forgetLoss = maskedForgetLoss(
+            student.forget,
+            tensor(goal, [forget.size, c], { device: ctx.device }),
+            mask,
+            { ...o, cosineWeight: 0 },
+          );
+        }
+        const retainLoss =
+          o.retainLoss === 'mse'
+            ? student.retain.sub(t.retain).square().mean()
+            : distill(student.retain, t.retain, o.temperature);
+        const loss = forgetLoss.add(retainLoss, o.retainWeight);
         return { loss, forgetLogits: student.forget, retainLogits: student.retain };
       },
       done: () => o.stopFraction > 0 && passDone && aboveCount <= o.stopFraction * f.indices.length,

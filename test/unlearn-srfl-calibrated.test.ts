@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { makeSplit } from '../src/data/index.js';
+import { grad, memory, tensor } from '../src/tensor/index.js';
+import { runLoop, type SetPredictions } from '../src/unlearn/loop.js';
+import {
+  calibrationTargets,
+  logitConfidence,
+  loweredLogits,
+  maskedLogitLoss,
+  srflCalibrated,
+  stillRemembered,
+  type SrflCalibratedOptions,
+} from '../src/unlearn/methods/srfl-calibrated.js';
+import { getMethod, resolveOptions } from '../src/unlearn/registry.js';
+import { paramBits, predictSets, problem, TinyNet } from './methods-helpers.js';
+import { DataLoader } from '../src/data/index.js';
+import { predict } from '../src/models/predict.js';
+
+test('logit-scaled confidence is z_y − log Σ_{c≠y} exp(z_c)', () => {
+  const phi = logitConfidence(Float32Array.from([2, 1, 0, 0, 0, 3]), Int32Array.from([0, 1]), 3);
+  assert.ok(Math.abs(phi[0] - (2 - Math.log(Math.E + 1))) < 1e-6);
+  assert.ok(Math.abs(phi[1] - (0 - Math.log(1 + Math.exp(3)))) < 1e-6);
+});
+
+test('targets give forget examples the held-out quantile at their rank', () => {
+  // Held-out φ −1, 0, 1, 2; teacher φ on three forget examples 5, 3, 4 (ranks 2, 0, 1).
+  // Quantiles (r + ½)/3 of the sorted held-out values: positions 0.5, 1.5, 2.5 → −0.5, 0.5, 1.5.
+  const t = calibrationTargets(Float64Array.from([5, 3, 4]), Float64Array.from([2, -1, 1, 0]));
+  assert.deepEqual(Array.from(t), [1.5, -0.5, 0.5]);
+  assert.throws(() => calibrationTargets(Float64Array.from([1]), new Float64Array(0)), {
+    name: 'OptionError',
+  });
+});
+
+test('lowered logits reach the target confidence exactly and keep the other classes', () => {
+  const logits = Float32Array.from([9, 2, 1, 3, 12, 0]);
+  const labels = Int32Array.from([0, 1]);
+  const targets = Float64Array.from([1.25, -0.5]);
+  const out = loweredLogits(logits, labels, targets, 3);
+  const phi = logitConfidence(out, labels, 3);
+  assert.ok(Math.abs(phi[0] - 1.25) < 1e-5);
+  assert.ok(Math.abs(phi[1] + 0.5) < 1e-5);
+  assert.deepEqual([out[1], out[2], out[3], out[5]], [2, 1, 3, 0]);
+  // A negative target leaves the example misclassified as the teacher's runner-up (class 0).
+  assert.ok(out[3] > out[4] && out[3] > out[5]);
+});
+
+test('the stopping rule: an example leaves the forget loss once it is at or below its target', () => {
+  const phi = Float64Array.from([3, 1, 2, -1]);
+  const target = Float64Array.from([2, 1, 2.5, -2]);
+  assert.deepEqual(Array.from(stillRemembered(phi, target)), [1, 0, 0, 1]);
+
+  const student = tensor(Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3], { requiresGrad: true });
+  const goal = tensor(Float32Array.from([0, 0, 0, 1, 1, 1]), [2, 3]);
+  // Nobody above target: no forget loss and no gradient at all.
+  const none = maskedLogitLoss(student, goal, tensor(Float32Array.from([0, 0]), [2]));
+  assert.equal(none.item(), 0);
+  const [g0] = grad(none, [student]);
+  assert.deepEqual(Array.from(g0!.data<'float32'>()), [0, 0, 0, 0, 0, 0]);
+  // Only row 1 above target: its mean squared error, over the batch of 2.
+  const one = maskedLogitLoss(student, goal, tensor(Float32Array.from([0, 1]), [2]));
+  assert.ok(Math.abs(one.item() - (9 + 16 + 25) / 3 / 2) < 1e-6);
+  const [g1] = grad(one, [student]);
+  assert.deepEqual(
+    Array.from(g1!.data<'float32'>()).map((v) => Math.round(v * 1e6) / 1e6),
+    [0, 0, 0, 1, 1.333333, 1.666667],
+  );
+});
+
+/** The texture problem with a random 10% forget set, and the original's predictions on val too. */
+function randomProblem(): { split: ReturnType<typeof makeSplit>; predictions: SetPredictions } {
+  const p = problem();
+  const split = makeSplit({
+    train: p.data.train,
+    testSize: p.data.test.labels.length,
+    forgetSpec: 'random:0.1',
+    seed: 3,
+  });
+  const predictions = {
+    ...predictSets(p.original, p.data, split),
+    val: predict(p.original, new DataLoader(p.data.test, split.val, { batchSize: 256 })),
+  };
+  return { split, predictions };
+}
+
+function runCalibrated(options: Partial<SrflCalibratedOptions>, seed = 0) {
+  const p = problem();
+  const { split, predictions } = randomProblem();
+  const resolved = resolveOptions(getMethod('srfl-calibrated'), {
+    batchSize: 32,
+    forgetBatchSize: 8,
+    lr: 0.01,
+    ...options,
+  }) as SrflCalibratedOptions;
+  const result = runLoop({
+    method: srflCalibrated,
+    options: resolved,
+    original: p.original,
+    createModel: () => new TinyNet(),
+    data: p.data,
+    split,
+    seed,
+    evalEveryEpoch: false,
+    originalPredictions: predictions,
+  });
+  return { result, split, predictions, stepsPerEpoch: Math.ceil(split.retain.length / 32) };
+}
+
+test('a run stops after one pass over D_f when every example starts below its target', () => {
+  // Targets far above any confidence: nothing to forget, so one pass over D_f (40 / 8 = 5 steps).
+  const { result } = runCalibrated({ targetOffset: 1000, epochs: 3 });
+  assert.equal(result.history.steps.length, 5);
+  result.model.dispose();
+});
+
+test('a run does not stop before its examples reach their targets', () => {
+  // Targets out of reach: the run trains every step of every epoch.
+  const { result, stepsPerEpoch } = runCalibrated({ targetOffset: -20, epochs: 2, lr: 1e-5 });
+  assert.equal(result.history.steps.length, 2 * stepsPerEpoch);
+  result.model.dispose();
+});
+
+test('when it stops, D_f sits at its held-out targets; frozen parts are bit-identical; seeded', () => {
+  const p = problem();
+  const before = memory().tensors;
+  // The textures are not memorized (forget examples look like val ones), so nothing but the
+  // forget term may move them: without the retain term their targets are reachable.
+  const { result, predictions, stepsPerEpoch } = runCalibrated({ epochs: 20, retainWeight: 0 });
+  const steps = result.history.steps.length;
+  assert.ok(steps < 20 * stepsPerEpoch, `stopped early (${steps} steps)`);
+  const c = 4;
+  const f = predictions.forget;
+  const targets = calibrationTargets(
+    logitConfidence(f.logits, f.labels, c),
+    logitConfidence(predictions.val!.logits, predictions.val!.labels, c),
+  );
+  const teacherAbove = stillRemembered(logitConfidence(f.logits, f.labels, c), targets);
+  const finalAbove = stillRemembered(
+    logitConfidence(result.final.forget.logits, result.final.forget.labels, c),
+    targets,
+  );
+  const frac = (m: Float32Array): number => m.reduce((a, b) => a + b, 0) / m.length;
+  assert.ok(frac(teacherAbove) > 0.5, `the memorized original is above most targets`);
+  assert.ok(frac(finalAbove) <= 0.05, `at most 5% above target (${frac(finalAbove)})`);
+
+  // Only layer1 and layer2 train (sRFL's choice); everything else keeps its bits.
+  const original = paramBits(p.original);
+  const after = paramBits(result.model);
+  for (const [name, bitsBefore] of original) {
+    const same = bitsBefore.every((v, i) => v === after.get(name)![i]);
+    if (name.startsWith('layer1.') || name.startsWith('layer2.')) continue;
+    assert.ok(same, `${name} is frozen`);
+  }
+  assert.ok(
+    [...original].some(
+      ([n, b]) => n.startsWith('layer') && !b.every((v, i) => v === after.get(n)![i]),
+    ),
+  );
+
+  const again = runCalibrated({ epochs: 20, retainWeight: 0 });
+  assert.deepEqual(paramBits(again.result.model), after);
+  const other = runCalibrated({ epochs: 20, retainWeight: 0 }, 1);
+  assert.notDeepEqual(paramBits(other.result.model), after);
+  for (const r of [result, again.result, other.result]) r.model.dispose();
+  assert.equal(memory().tensors, before, 'no tensor leaked');
+});

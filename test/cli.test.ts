@@ -207,6 +207,11 @@ test('lethe demo trains the original once and reuses it from the cache', async (
   assert.equal(second.code, 0, second.err);
   assert.match(second.out, /original model: reused from the cache/);
   assert.ok(existsSync(join(root, 'demo2', 'srfl', 'report.html')));
+  // sRFL's report shows it next to the two baselines, each read against the oracle.
+  const report = readFileSync(join(root, 'demo2', 'srfl', 'report.html'), 'utf8');
+  assert.match(report, /<h2>Next to the baselines<\/h2>/);
+  assert.match(report, /finetune<\/th>/);
+  assert.match(report, /neggrad\+<\/th>/);
   assert.match(second.out, /retrain oracle: reused from the cache/);
   assert.match(second.out, /Did it forget\?/);
   const evaluated = JSON.parse(readFileSync(join(root, 'demo2', 'srfl', 'metrics.json'), 'utf8'));

@@ -6,7 +6,15 @@ import { join } from 'node:path';
 import { getMethod } from '../unlearn/registry.js';
 import { ignoreEvents, type RunEventHandler } from './events.js';
 import type { RunMetrics } from './metrics.js';
-import { cachedRun, cacheKey, checkOut, ensureOriginal, evaluateRuns, unlearnRun } from './runs.js';
+import {
+  cachedRun,
+  cacheKey,
+  checkOut,
+  ensureOriginal,
+  evaluateRuns,
+  unlearnRun,
+  writeRunReport,
+} from './runs.js';
 import type { ComputeSpec, TrainSpec, UnlearnSpec } from './spec.js';
 import type { ScenarioRecord } from './scenarios.js';
 
@@ -83,5 +91,8 @@ export async function demo(
     [oracle],
     input.device,
   );
+  // The method's report shows it next to the baselines, each read against the oracle.
+  if (result.evaluated.length > 1)
+    await writeRunReport(runs[0].dir, undefined, undefined, result.evaluated.slice(1));
   return result;
 }

@@ -417,10 +417,11 @@ export async function writeRunReport(
   dir: string,
   oracle?: Accuracies,
   out = join(dir, RUN_FILES.report),
+  peers: RunMetrics[] = [],
 ): Promise<string> {
   verifyRun(dir);
   const metrics = readMetrics(dir);
-  const html = await runReportHtml(readConfig(dir), metrics, oracle);
+  const html = await runReportHtml(readConfig(dir), metrics, oracle, peers);
   if (resolve(out) === resolve(dir, RUN_FILES.report)) rewriteRunFiles(dir, { report: html });
   else await writeReport(out, html);
   return out;
@@ -431,6 +432,7 @@ async function runReportHtml(
   config: RunConfig,
   metrics: RunMetrics,
   oracle?: Accuracies,
+  peers: RunMetrics[] = [],
 ): Promise<string> {
   const data = await getData(config.data).catch(() => null);
   return renderRunReport({
@@ -439,6 +441,7 @@ async function runReportHtml(
     classNames: data ? [...data.train.classNames] : undefined,
     title: `Lethe: ${config.method} on ${config.data} (${config.model}, forget ${config.forget})`,
     oracle: oracle ?? metrics.oracle?.accuracy,
+    peers,
   });
 }
 
@@ -498,6 +501,8 @@ export function originalKey(spec: TrainSpec): string {
     trainOptions: recipe(spec.options),
     seed: spec.seed,
     ...(spec.cifarStem ? { cifarStem: true } : {}),
+    // A bf16-mixed original is another model than the fp32 one.
+    ...(spec.precision && spec.precision !== 'fp32' ? { precision: spec.precision } : {}),
   });
 }
 

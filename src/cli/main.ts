@@ -736,8 +736,9 @@ const COMMANDS: Record<string, Command> = {
     description: [
       "The seed's story on the seed's scenario: a ResNet-20 that memorized 5,000 Fashion-MNIST images, a",
       'random 10% of them to forget. Trains the original and the retrain oracle (once; cached), unlearns',
-      'with sRFL and two baselines (finetune, neggrad+), and reports whether each under-forgot, matched or',
-      "over-forgot the oracle, next to the seed's forget/retain accuracy curves.",
+      'with sRFL, two baselines (finetune, neggrad+) and sRFL that stops where retraining would',
+      '(srfl-calibrated), and reports whether each under-forgot, matched or over-forgot the oracle,',
+      "next to the seed's forget/retain accuracy curves.",
       '--scenario class-forgetting tells the other story: one whole class forgotten.',
     ].join('\n'),
     options: {
@@ -756,8 +757,8 @@ const COMMANDS: Record<string, Command> = {
       },
       baselines: {
         type: 'string',
-        description: "baselines to run beside it ('' for none)",
-        default: 'finetune,neggrad+',
+        description: "methods to run beside it, one epoch each ('' for none)",
+        default: 'finetune,neggrad+,srfl-calibrated',
         placeholder: 'ids',
       },
       'no-oracle': {

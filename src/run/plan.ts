@@ -19,7 +19,7 @@ import { parseStrictJson } from '../util/json.js';
 import { ignoreEvents, type RunEventHandler } from './events.js';
 import { withLock } from './lock.js';
 import type { JobFailure } from './metrics.js';
-import { isCompleteRun, readConfig } from './rundir.js';
+import { isCompleteRun, readConfig, RUN_FILES } from './rundir.js';
 import { differences, drawSplit, ensureOriginal, getData, runOptions, unlearnRun } from './runs.js';
 import { checkRunSpec, type RunSpec, type TrainSpec, type UnlearnSpec } from './spec.js';
 
@@ -141,12 +141,17 @@ export function readStatus(plan: Plan, index: number): JobStatus | null {
   }
 }
 
-/** How far a plan is, from its run directories and job states. */
+/**
+ * How far a plan is, from its run directories and job states. A run counts as finished once its
+ * run.json is committed; this only looks, because verifying a run directory also finishes an
+ * interrupted commit, and doing that while another process commits (the aggregation rewriting
+ * an oracle's metrics, say) would race with it.
+ */
 export function planProgress(plan: Plan): { total: number; done: number; failed: JobFailure[] } {
   let done = 0;
   const failed: JobFailure[] = [];
   plan.jobs.forEach((job, i) => {
-    if (isCompleteRun(job.out)) done++;
+    if (existsSync(join(job.out, RUN_FILES.manifest))) done++;
     else {
       const s = readStatus(plan, i);
       if (s?.state === 'failed')
@@ -186,8 +191,9 @@ export function checkReusable(dir: string, spec: UnlearnSpec): void {
 /**
  * Ensures what every job of a plan shares: the original (trained by the one job that gets the
  * lock first; the others wait for it) and the comparison's one split, drawn from the base seed.
+ * Returns whether this call made the original (trained it, or copied it from the cache).
  */
-async function prepare(plan: Plan, onEvent: RunEventHandler): Promise<void> {
+async function prepare(plan: Plan, onEvent: RunEventHandler): Promise<boolean> {
   const originalJob = plan.jobs.find((j) => j.spec.kind === 'train');
   const splitMade = (): boolean => {
     if (!existsSync(join(plan.out, 'split.json'))) return false;
@@ -198,11 +204,14 @@ async function prepare(plan: Plan, onEvent: RunEventHandler): Promise<void> {
       );
     return true;
   };
-  if (isCompleteRun(plan.original) && splitMade()) return;
+  // Even the check that both are there is made under the lock: verifying the original while its
+  // trainer commits it would race with that commit.
   mkdirSync(plan.out, { recursive: true });
-  await withLock(
+  return withLock(
     join(plan.out, '.prepare.lock'),
     async (touch) => {
+      if (isCompleteRun(plan.original) && splitMade()) return false;
+      const made = !isCompleteRun(plan.original);
       if (originalJob)
         await ensureOriginal(originalJob.spec as TrainSpec, originalJob.out, {
           label: originalJob.label,
@@ -212,9 +221,11 @@ async function prepare(plan: Plan, onEvent: RunEventHandler): Promise<void> {
         });
       else if (!isCompleteRun(plan.original))
         throw new OptionError(`${plan.original}: not a finished Lethe run directory`);
-      if (splitMade()) return;
-      const data = await getData(readConfig(plan.original).data);
-      writeSplit(plan.out, drawSplit(data, plan.forget, plan.seed));
+      if (!splitMade()) {
+        const data = await getData(readConfig(plan.original).data);
+        writeSplit(plan.out, drawSplit(data, plan.forget, plan.seed));
+      }
+      return made;
     },
     (holder) =>
       onEvent({ type: 'note', message: `waiting for the original and split (held by ${holder})` }),
@@ -248,8 +259,8 @@ export async function runJob(
   };
   report('running');
   try {
-    const skipped = isCompleteRun(job.out);
-    await prepare(plan, onEvent);
+    // Whether the run was there already is decided under the locks its writer holds.
+    let skipped = !(await prepare(plan, onEvent));
     if (job.spec.kind === 'unlearn') {
       const spec: UnlearnSpec = {
         ...job.spec,
@@ -258,7 +269,8 @@ export async function runJob(
       await withLock(
         `${job.out}.lock`,
         async (touch) => {
-          if (isCompleteRun(job.out)) return checkReusable(job.out, spec);
+          skipped = isCompleteRun(job.out);
+          if (skipped) return checkReusable(job.out, spec);
           onEvent({ type: 'run', label: job.label, out: job.out });
           await unlearnRun(spec, job.out, {
             label: job.label,

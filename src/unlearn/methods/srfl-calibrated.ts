@@ -70,7 +70,7 @@ export interface SrflCalibratedOptions extends SrflOptions {
  * - the lowered target at lr 1e-3 hardly moves in one epoch (7.2–7.7); MSE on logits instead of
  *   KL diverged at lr 1e-2; lr 3e-2 diverges;
  * - lowered, KL, lr 1e-2: all layers 3.9, layer1/layer2 only 4.2 at half the time (kept);
- *   batch 64 instead of 128 (twice the steps, same images): 3.7; forget weight 3: 2.4 (kept);
+ *   batch 64 instead of 128 (twice the steps, same images): 3.7; forget weight 2: 2.6, 3: 2.4 (kept);
  *   retain weight 3: 3.7; forget weight 5 diverges; two epochs: 3.3 at twice the time.
  */
 export const SRFL_CALIBRATED_DEFAULTS: Readonly<SrflCalibratedOptions> = Object.freeze({

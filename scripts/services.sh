@@ -37,7 +37,9 @@ start_slurm() {
   host=$(hostname -s)
   cpus=$(nproc)
   local conf=/etc/slurm/slurm.conf
-  if [[ ! -f $conf ]] || ! grep -q '^# lethe single-node' "$conf"; then
+  if [[ -f $conf ]] && ! grep -q '^# lethe single-node' "$conf"; then
+    echo "services: $conf is not ours; starting Slurm with it as it is"
+  else
     mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
     cat >"$conf" <<CONF
 # lethe single-node cluster (scripts/services.sh)

@@ -5,7 +5,8 @@
  * the plan and Lethe itself must be on storage every node sees, at the same paths.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../../util/atomic.js';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LetheError } from '../../util/errors.js';
@@ -72,8 +73,8 @@ export function writeSlurmScripts(plan: Plan, o: SlurmOptions = {}): SlurmScript
     '',
   ].join('\n');
   const paths = { array: join(dir, 'slurm-array.sh'), aggregate: join(dir, 'slurm-aggregate.sh') };
-  writeFileSync(paths.array, array);
-  writeFileSync(paths.aggregate, aggregate);
+  writeFileAtomic(paths.array, array);
+  writeFileAtomic(paths.aggregate, aggregate);
   chmodSync(paths.array, 0o755);
   chmodSync(paths.aggregate, 0o755);
   return paths;

@@ -48,6 +48,14 @@ export function runPytorch(script: string, args: string[] = []): Record<string, 
   const result = spawnSync(python, [path, '--threads', String(getNumThreads()), ...args], {
     encoding: 'utf8',
     maxBuffer: 1 << 26,
+    // The allocator settings Lethe's addon applies to itself (mallopt at load, docs/engine.md):
+    // without them glibc's trimming slows PyTorch's training step by 2-3x here, and the ratio
+    // would measure malloc, not the engines.
+    env: {
+      ...process.env,
+      MALLOC_MMAP_THRESHOLD_: '1073741824',
+      MALLOC_TRIM_THRESHOLD_: '1073741824',
+    },
   });
   if (result.status !== 0) throw new Error(`${script}.py failed:\n${result.stderr}`);
   const lines = result.stdout.trim().split('\n');

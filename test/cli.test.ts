@@ -3,38 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { main } from '../src/cli/main.js';
 import { loadCheckpoint } from '../src/models/index.js';
 import { loadRunPredictions, rewriteRunFiles } from '../src/run/rundir.js';
 import { memory } from '../src/tensor/index.js';
+import { interruptAt, lethe } from './cli-helpers.js';
 import { writeIdx } from './idx-helpers.js';
-
-/** When set, the first progress output matching it throws: a run interrupted at that point. */
-let interruptOn: RegExp | null = null;
-
-/** Runs the CLI in-process and captures what it prints. */
-async function lethe(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  const write = process.stderr.write.bind(process.stderr);
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  process.stderr.write = ((chunk: string) => {
-    if (interruptOn?.test(String(chunk))) throw new Error('interrupted');
-    err.push(String(chunk));
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    const code = await main(argv);
-    return { code, out: out.join('\n'), err: err.join('') };
-  } finally {
-    console.log = log;
-    console.error = error;
-    process.stderr.write = write;
-  }
-}
 
 const root = mkdtempSync(join(tmpdir(), 'lethe-cli-'));
 const dataDir = join(root, 'data');
@@ -144,11 +117,11 @@ test('an interrupted lethe train continues with --resume and ends as an uninterr
   );
 
   const cut = join(root, 'cut');
-  interruptOn = /epoch 2\/3/;
+  interruptAt(/epoch 2\/3/);
   try {
     assert.equal((await train(cut)).code, 1);
   } finally {
-    interruptOn = null;
+    interruptAt(null);
   }
   assert.ok(existsSync(join(cut, 'checkpoint.safetensors')), 'the state after epoch 1 is saved');
   assert.ok(!existsSync(join(cut, 'metrics.json')));

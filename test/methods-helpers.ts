@@ -101,7 +101,7 @@ export class TinyNet extends Module {
   }
 }
 
-/** Eval-mode predictions on the split's forget, retain and test sets. */
+/** Eval-mode predictions on the split's forget, retain, test and (when it has one) val sets. */
 export function predictSets(model: Module, data: DatasetPair, split: Split): SetPredictions {
   const over = (ds: DatasetPair['train'], indices: Int32Array) =>
     predict(model, new DataLoader(ds, indices, { batchSize: 256 }));
@@ -109,6 +109,7 @@ export function predictSets(model: Module, data: DatasetPair, split: Split): Set
     forget: over(data.train, split.forget),
     retain: over(data.train, split.retain),
     test: over(data.test, split.test),
+    ...(split.val.length ? { val: over(data.test, split.val) } : {}),
   };
 }
 

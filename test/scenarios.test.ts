@@ -3,7 +3,6 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { main } from '../src/cli/main.js';
 import { parseCommand } from '../src/cli/options.js';
 import { loadDataset, subsetIndices } from '../src/data/registry.js';
 import {
@@ -13,52 +12,15 @@ import {
   scenarioRecord,
   validateScenario,
 } from '../src/run/scenarios.js';
-import { syntheticPair } from './unlearn-helpers.js';
+import { lethe } from './cli-helpers.js';
+import { writeIdx } from './idx-helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'lethe-scenarios-'));
 
-/** Runs the CLI in-process and captures what it prints. */
-async function lethe(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  const write = process.stderr.write.bind(process.stderr);
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  process.stderr.write = ((chunk: string) => (err.push(String(chunk)), true)) as never;
-  try {
-    const code = await main(argv);
-    return { code, out: out.join('\n'), err: err.join('') };
-  } finally {
-    console.log = log;
-    console.error = error;
-    process.stderr.write = write;
-  }
-}
-
 /** A small data set as IDX files (the MNIST layout), read by `mnist:<dir>`. */
-function writeIdx(dir: string, train = 120, test = 40): void {
+function writeIdxDir(dir: string, train = 120, test = 40): void {
   mkdirSync(dir, { recursive: true });
-  const pair = syntheticPair({ train, test, classes: 4, size: 10 });
-  for (const [prefix, ds] of [
-    ['train', pair.train],
-    ['t10k', pair.test],
-  ] as const) {
-    const n = ds.labels.length;
-    const images = Buffer.alloc(16 + n * 100);
-    images.writeUInt32BE(2051, 0);
-    images.writeUInt32BE(n, 4);
-    images.writeUInt32BE(10, 8);
-    images.writeUInt32BE(10, 12);
-    Buffer.from(ds.images as Uint8Array).copy(images, 16);
-    const labels = Buffer.alloc(8 + n);
-    labels.writeUInt32BE(2049, 0);
-    labels.writeUInt32BE(n, 4);
-    for (let i = 0; i < n; i++) labels[8 + i] = ds.labels[i];
-    writeFileSync(join(dir, `${prefix}-images-idx3-ubyte`), images);
-    writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), labels);
-  }
+  writeIdx(dir, { train, test });
 }
 
 /** A CIFAR-10-format directory (five training batches, a test batch, class names). */
@@ -193,7 +155,7 @@ test('a scenario sits under the flags and a config file, over the defaults', () 
 
 test('subset=<n> trains on a fixed random subset of the training images', async () => {
   const dir = join(root, 'idx-subset');
-  writeIdx(dir);
+  writeIdxDir(dir);
   const whole = await loadDataset(`mnist:${dir}`);
   const sub = await loadDataset(`mnist:${dir},subset=30`);
   const keep = subsetIndices(120, 30);
@@ -219,7 +181,7 @@ test('subset=<n> trains on a fixed random subset of the training images', async 
 
 test('runs record the scenario; an original that misses its memorization target is flagged', async () => {
   const dir = join(root, 'idx');
-  writeIdx(dir);
+  writeIdxDir(dir);
   const file = writeScenario('tiny-memorized', {
     data: `mnist:${dir},subset=100`,
     model: 'resnet20',

@@ -14,8 +14,6 @@ import {
 } from '../src/unlearn/methods/srfl-calibrated.js';
 import { getMethod, resolveOptions } from '../src/unlearn/registry.js';
 import { paramBits, predictSets, problem, TinyNet } from './methods-helpers.js';
-import { DataLoader } from '../src/data/index.js';
-import { predict } from '../src/models/predict.js';
 
 test('logit-scaled confidence is z_y − log Σ_{c≠y} exp(z_c)', () => {
   const phi = logitConfidence(Float32Array.from([2, 1, 0, 0, 0, 3]), Int32Array.from([0, 1]), 3);
@@ -77,10 +75,7 @@ function randomProblem(): { split: ReturnType<typeof makeSplit>; predictions: Se
     forgetSpec: 'random:0.1',
     seed: 3,
   });
-  const predictions = {
-    ...predictSets(p.original, p.data, split),
-    val: predict(p.original, new DataLoader(p.data.test, split.val, { batchSize: 256 })),
-  };
+  const predictions = predictSets(p.original, p.data, split);
   return { split, predictions };
 }
 

@@ -11,7 +11,6 @@ import { LetheError } from '../util/errors.js';
 const require = createRequire(import.meta.url);
 
 let chartJsCache: string | undefined;
-let versionCache: string | undefined;
 
 /**
  * Locates `chart.umd.js`. chart.js@4's `exports` map hides `dist/` subpaths from `resolve`, so the
@@ -58,20 +57,4 @@ export function chartJsSource(): string {
   return chartJsCache;
 }
 
-/** Lethe's version from its package.json (two levels up from both `src/report` and `dist/report`). */
-export function letheVersion(): string {
-  if (versionCache !== undefined) return versionCache;
-  try {
-    const pkg = JSON.parse(
-      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
-    ) as {
-      name?: unknown;
-      version?: unknown;
-    };
-    versionCache =
-      pkg.name === 'lethe' && typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  } catch {
-    versionCache = 'unknown';
-  }
-  return versionCache;
-}
+export { letheVersion } from '../util/version.js';

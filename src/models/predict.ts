@@ -4,7 +4,8 @@ import { DataLoader, type Batch, type BatchSource } from '../data/loader.js';
 import type { Split } from '../data/split.js';
 import { noGrad, tensor, tidy, type Tensor } from '../tensor/index.js';
 import type { Module } from '../nn/module.js';
-import type { Accuracies } from '../run/metrics.js';
+import type { Accuracies, PerClass } from '../run/metrics.js';
+import { accuracy, perClassAccuracy } from './accuracy.js';
 import {
   resolveCompute,
   toFloat32,
@@ -130,10 +131,12 @@ export function argmaxRows(logits: Float32Array, numClasses: number): Int32Array
 /** Fraction of rows whose argmax equals the label. */
 export function accuracyOf(p: Predictions): number {
   if (p.labels.length === 0) return NaN;
-  const pred = argmaxRows(p.logits, p.numClasses);
-  let correct = 0;
-  for (let i = 0; i < pred.length; i++) if (pred[i] === p.labels[i]) correct++;
-  return correct / pred.length;
+  return accuracy(argmaxRows(p.logits, p.numClasses), p.labels);
+}
+
+/** Per-class accuracy of predictions (null for classes absent from the set). */
+export function perClassOf(p: Predictions): PerClass {
+  return perClassAccuracy(argmaxRows(p.logits, p.numClasses), p.labels, p.numClasses);
 }
 
 /** Eval-mode accuracies of a set of predictions (val where it was predicted). */

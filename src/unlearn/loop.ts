@@ -14,13 +14,13 @@ import {
 import type { Split } from '../data/split.js';
 import {
   accuracyOf,
-  argmaxRows,
   predictSets,
   toTensors,
-  type Predictions,
   type SetPredictions,
   type TensorBatch,
 } from '../models/predict.js';
+
+export { perClassOf } from '../models/predict.js';
 
 export type { SetPredictions };
 import {
@@ -45,7 +45,7 @@ import {
 } from '../optim/index.js';
 
 type AnyOptimizer = SGD | Adam | AdamW;
-import type { EpochRecord, History, PerClass, StepRecord } from '../run/metrics.js';
+import type { EpochRecord, History, StepRecord } from '../run/metrics.js';
 import { manualSeed, tidy, dispose, type Tensor } from '../tensor/index.js';
 import { OptionError } from '../util/errors.js';
 import { deriveSeed, Rng } from '../util/rng.js';
@@ -140,18 +140,6 @@ function record(epoch: number, p: SetPredictions): EpochRecord {
 function batchAccuracy(logits: Tensor | undefined, batch: TensorBatch | undefined): number {
   if (!logits || !batch) return NaN;
   return tidy(() => logits.argmax(1).eq(batch.y).float().mean().item());
-}
-
-/** Per-class accuracy of predictions (null for classes absent from the set). */
-export function perClassOf(p: Predictions): PerClass {
-  const pred = argmaxRows(p.logits, p.numClasses);
-  const correct = new Array<number>(p.numClasses).fill(0);
-  const total = new Array<number>(p.numClasses).fill(0);
-  for (let i = 0; i < pred.length; i++) {
-    total[p.labels[i]]++;
-    if (pred[i] === p.labels[i]) correct[p.labels[i]]++;
-  }
-  return total.map((t, c) => (t === 0 ? null : correct[c] / t));
 }
 
 function buildOptimizer(options: LoopOptions, params: Tensor[]): AnyOptimizer {

@@ -136,6 +136,8 @@ export function accuracyOf(p: Predictions): number {
 
 /** Per-class accuracy of predictions (null for classes absent from the set). */
 export function perClassOf(p: Predictions): PerClass {
+  // A set with no examples (a training run's "original" has none) has no class to score.
+  if (p.labels.length === 0) return new Array<null>(p.numClasses).fill(null);
   return perClassAccuracy(argmaxRows(p.logits, p.numClasses), p.labels, p.numClasses);
 }
 

@@ -31,6 +31,10 @@
  * 4. **Distillation on D_r** (sRFL's third term), which keeps retain and test accuracy where the
  *    original had them.
  *
+ * It is for random or per-sample deletion. For a whole forgotten class it does nothing useful (on
+ * the class-forgetting scenario it kept 92% of the class, the oracle 0%): held-out data of the
+ * classes the model keeps cannot say that a model which never saw a class gets it ~0% right.
+ *
  * The student trains in eval mode (batch-norm running statistics frozen), so the φ the stop rule
  * reads is the one the evaluation sees. Defaults were chosen on the memorized-fmnist scenario with
  * forget sets drawn from seeds 100 and 101, never the seed-0 split of the committed table (see

@@ -15,7 +15,7 @@ import { BatchNorm2d, Conv2d, Linear, Module, ReLU, Sequential } from '../src/nn
 import { manualSeed, setNumThreads, type Tensor } from '../src/tensor/index.js';
 import { DataLoader } from '../src/data/index.js';
 import { predict } from '../src/models/predict.js';
-import { runLoop, type SetPredictions } from '../src/unlearn/loop.js';
+import { runLoop, type LoopInput, type SetPredictions } from '../src/unlearn/loop.js';
 import { retrain, TRAIN_DEFAULTS } from '../src/unlearn/methods/supervised.js';
 import type { EventHandler, LoopOptions, UnlearnMethod } from '../src/unlearn/types.js';
 import { Rng } from '../src/util/rng.js';
@@ -156,6 +156,30 @@ export function problem(): Problem {
   const split = makeSplit({ train: data.train, testSize, forgetSpec: 'class:0', seed: 0 });
   cached = { data, split, original, originalPredictions: predictSets(original, data, split) };
   return cached;
+}
+
+/**
+ * Runs a method with fully resolved `options` on the class-0 problem (seed 5 unless `extra` says
+ * otherwise); `extra` adds or overrides any loop input (precision, onCheckpoint, resume, ...).
+ */
+export function runOnProblem<O extends LoopOptions>(
+  method: UnlearnMethod<O>,
+  options: O,
+  extra: Partial<LoopInput<O>> = {},
+) {
+  const p = problem();
+  return runLoop({
+    method,
+    options,
+    original: p.original,
+    createModel: () => new TinyNet(),
+    data: p.data,
+    split: p.split,
+    seed: 5,
+    evalEveryEpoch: false,
+    originalPredictions: p.originalPredictions,
+    ...extra,
+  });
 }
 
 /** Runs a method on the class-0 problem with its defaults overridden by `options`. */

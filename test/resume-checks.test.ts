@@ -20,7 +20,7 @@ import { runLoop } from '../src/unlearn/loop.js';
 import { randomLabel } from '../src/unlearn/methods/random-label.js';
 import type { LoopOptions, UnlearnMethod } from '../src/unlearn/types.js';
 import { FileFormatError, OptionError } from '../src/util/errors.js';
-import { paramBits, problem, TinyNet } from './methods-helpers.js';
+import { paramBits, runOnProblem } from './methods-helpers.js';
 
 const identity: RunIdentity = {
   command: 'unlearn',
@@ -39,19 +39,7 @@ class Interrupted extends Error {}
 const options = { ...randomLabel.defaults, epochs: 3, batchSize: 32 } as LoopOptions;
 
 function run(extra: Partial<Parameters<typeof runLoop>[0]>) {
-  const p = problem();
-  return runLoop({
-    method: randomLabel as UnlearnMethod<LoopOptions>,
-    options,
-    original: p.original,
-    createModel: () => new TinyNet(),
-    data: p.data,
-    split: p.split,
-    seed: 5,
-    evalEveryEpoch: false,
-    originalPredictions: p.originalPredictions,
-    ...extra,
-  });
+  return runOnProblem(randomLabel as UnlearnMethod<LoopOptions>, options, extra);
 }
 
 /** A real run directory whose checkpoint holds the state after epoch 1 (SGD with momentum). */

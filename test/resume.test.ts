@@ -12,7 +12,7 @@ import { scrub } from '../src/unlearn/methods/scrub.js';
 import { retrain } from '../src/unlearn/methods/supervised.js';
 import type { LoopOptions, UnlearnMethod } from '../src/unlearn/types.js';
 import { OptionError } from '../src/util/errors.js';
-import { paramBits, problem, TinyNet } from './methods-helpers.js';
+import { paramBits, problem, runOnProblem } from './methods-helpers.js';
 
 type AnyMethod = UnlearnMethod<LoopOptions>;
 
@@ -23,19 +23,7 @@ function run(
   options: LoopOptions,
   extra: Partial<Parameters<typeof runLoop>[0]>,
 ) {
-  const p = problem();
-  return runLoop({
-    method,
-    options,
-    original: p.original,
-    createModel: () => new TinyNet(),
-    data: p.data,
-    split: p.split,
-    seed: 5,
-    evalEveryEpoch: false,
-    originalPredictions: p.originalPredictions,
-    ...extra,
-  });
+  return runOnProblem(method, options, extra);
 }
 
 const copy = (t: Tensor): Tensor => noGrad(() => t.clone());

@@ -15,7 +15,7 @@ import { runLoop, type LoopResult } from '../src/unlearn/loop.js';
 import { getMethod, methodIds } from '../src/unlearn/registry.js';
 import type { LoopOptions, UnlearnMethod, UnlearnEvent } from '../src/unlearn/types.js';
 import { OptionError } from '../src/util/errors.js';
-import { paramBits, problem, TinyNet } from './methods-helpers.js';
+import { paramBits, problem, runOnProblem } from './methods-helpers.js';
 import { syntheticPair } from './unlearn-helpers.js';
 
 type Settings = Pick<Parameters<typeof runLoop>[0], 'precision' | 'memoryFormat'>;
@@ -26,20 +26,8 @@ function run(
   settings: Settings,
   onEvent?: (e: UnlearnEvent) => void,
 ): LoopResult {
-  const p = problem();
-  return runLoop({
-    method,
-    options: { ...method.defaults, batchSize: 32, epochs: 1, ...options } as LoopOptions,
-    original: p.original,
-    createModel: () => new TinyNet(),
-    data: p.data,
-    split: p.split,
-    seed: 5,
-    evalEveryEpoch: false,
-    originalPredictions: p.originalPredictions,
-    onEvent,
-    ...settings,
-  });
+  const resolved = { ...method.defaults, batchSize: 32, epochs: 1, ...options } as LoopOptions;
+  return runOnProblem(method, resolved, { onEvent, ...settings });
 }
 
 const BF16: Settings = { precision: 'bf16-mixed', memoryFormat: 'channelsLast' };

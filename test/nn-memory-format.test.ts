@@ -58,6 +58,52 @@ test('Module.to({ memoryFormat }) converts exactly the 4-D tensors, keeping keys
   copy.dispose();
 });
 
+test('a channels-last ResNet computes channels-last throughout: every activation, the stem included, and every weight gradient', () => {
+  // The stem's weight [16, 1, 3, 3] is contiguous in both formats, so contiguity cannot tell them
+  // apart; libtorch picks a convolution's layout from the strides, and a weight left with NCHW
+  // strides ran the stem, its batch norm and ReLU in NCHW (with a reorder in the backward pass).
+  manualSeed(4);
+  const model = resnet20({ inChannels: 1, numClasses: 10 });
+  model.to({ memoryFormat: 'channelsLast' });
+  model.train();
+  const seen: string[] = [];
+  const handles = [...model.namedModules()]
+    .filter(([name]) => name !== '')
+    .map(([name, m]) =>
+      m.registerForwardHook((_m, _x, out) => {
+        if (out.ndim === 4) {
+          seen.push(name);
+          // Shapes here have several channels and pixels: the two formats are distinguishable.
+          assert.ok(channelsLast(out) && !out.isContiguous(), `${name} output is NHWC`);
+        }
+      }),
+    );
+  tidy(() => {
+    const x = randn([4, 1, 28, 28]).contiguous({ memoryFormat: 'channelsLast' });
+    model.forward(x).sum().backward();
+  });
+  for (const name of [
+    'conv1',
+    'bn1',
+    'layer1.0.conv1',
+    'layer1.0',
+    'layer2.0.downsample',
+    'layer3.2',
+  ])
+    assert.ok(seen.includes(name), `${name} was checked`);
+  for (const [name, p] of model.namedParameters()) {
+    if (p.ndim !== 4) continue;
+    tidy(() => {
+      const g = p.grad!;
+      assert.ok(channelsLast(g), `${name}.grad is channels-last`);
+      if (p.shape[1] > 1 && p.shape[2] * p.shape[3] > 1)
+        assert.equal(g.isContiguous(), false, `${name}.grad is NHWC`);
+    });
+  }
+  for (const h of handles) h.remove();
+  model.dispose();
+});
+
 test('a channels-last model saves the same safetensors bytes as its contiguous twin and loads back', () => {
   manualSeed(4);
   const model = resnet20({ inChannels: 1, numClasses: 10 });

@@ -246,11 +246,11 @@ export abstract class Module {
     const { device, memoryFormat } = typeof target === 'string' ? { device: target } : target;
     const convert = (t: Tensor): Tensor | null => {
       const move = device !== undefined && t.device !== device;
-      const relayout =
-        memoryFormat !== undefined &&
-        memoryFormat !== 'preserve' &&
-        t.ndim === 4 &&
-        !t.isContiguous({ memoryFormat });
+      // Not `isContiguous(memoryFormat)`: a weight with one input channel ([16, 1, 3, 3]) is
+      // contiguous in both formats, yet libtorch picks a convolution's layout from its strides
+      // (`suggest_memory_format`), and NCHW strides there made the whole stem run NCHW. Like
+      // PyTorch's Module.to, ask libtorch's `to`, which copies unless the strides already say it.
+      const relayout = memoryFormat !== undefined && memoryFormat !== 'preserve' && t.ndim === 4;
       if (!move && !relayout) return null;
       return noGrad(() =>
         t.to({ ...(move ? { device } : {}), ...(relayout ? { memoryFormat } : {}) }),

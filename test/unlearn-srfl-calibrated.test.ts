@@ -4,7 +4,10 @@ import { makeSplit } from '../src/data/index.js';
 import { grad, memory, tensor } from '../src/tensor/index.js';
 import { runLoop, type SetPredictions } from '../src/unlearn/loop.js';
 import {
+  absentClassConfidence,
   calibrationTargets,
+  forgetTargets,
+  forgottenClasses,
   logitConfidence,
   loweredLogits,
   maskedLogitLoss,
@@ -29,6 +32,44 @@ test('targets give forget examples the held-out quantile at their rank', () => {
   assert.throws(() => calibrationTargets(Float64Array.from([1]), new Float64Array(0)), {
     name: 'OptionError',
   });
+});
+
+test('a class is forgotten when D_f holds it and D_r does not', () => {
+  const gone = forgottenClasses(Int32Array.from([2, 2, 0, 1]), Int32Array.from([0, 1, 1, 3]));
+  assert.deepEqual([...gone], [2]);
+  assert.equal(forgottenClasses(Int32Array.from([0, 1]), Int32Array.from([1, 0, 2])).size, 0);
+});
+
+test("a forgotten class's targets are its held-out confidence on images of other classes", () => {
+  // Val: 4 images over 3 classes. Toward class 2: row 0 (label 0) φ_2 = 0 − log(e^3 + e^1),
+  // row 1 (label 1) φ_2 = 1 − log(e^0 + e^2); row 2 is class 2 itself (left out); row 3 (label 0)
+  // calls it class 2 (φ_2 > 0: left out, the original does not treat it as not-2).
+  const val = {
+    logits: Float32Array.from([3, 1, 0, 0, 2, 1, 0, 0, 5, 0, 0, 4]),
+    labels: Int32Array.from([0, 1, 2, 0]),
+  };
+  const phi0 = 0 - Math.log(Math.exp(3) + Math.exp(1));
+  const phi1 = 1 - Math.log(Math.exp(0) + Math.exp(2));
+  const absent = absentClassConfidence(val.logits, val.labels, 2, 3);
+  assert.equal(absent.length, 2);
+  assert.ok(Math.abs(absent[0] - phi0) < 1e-6 && Math.abs(absent[1] - phi1) < 1e-6);
+
+  // D_f: two images of class 2 (gone from D_r) and one of class 0 (kept). The class-0 example's
+  // target is the kept classes' held-out φ (rows 0, 1, 3 with their own labels; median); the two
+  // class-2 ones get the absent quantiles at their rank (teacher φ 4 > 1: the first ranks higher).
+  const forget = {
+    logits: Float32Array.from([0, 0, 4, 0, 0, 1, 2, 0, 0]),
+    labels: Int32Array.from([2, 2, 0]),
+  };
+  const t = forgetTargets(forget, val, Int32Array.from([0, 1, 0]), 3);
+  const kept = Array.from(
+    logitConfidence(Float32Array.from([3, 1, 0, 0, 2, 1, 0, 0, 4]), Int32Array.from([0, 1, 0]), 3),
+  ).sort((a, b) => a - b);
+  assert.ok(Math.abs(t[2] - kept[1]) < 1e-6);
+  const [lo, hi] = [Math.min(phi0, phi1), Math.max(phi0, phi1)];
+  assert.ok(Math.abs(t[0] - (lo + 0.75 * (hi - lo))) < 1e-6);
+  assert.ok(Math.abs(t[1] - (lo + 0.25 * (hi - lo))) < 1e-6);
+  assert.ok(t[0] < 0 && t[1] < 0, 'a forgotten class ends misclassified');
 });
 
 test('lowered logits reach the target confidence exactly and keep the other classes', () => {
@@ -66,22 +107,29 @@ test('the stopping rule: an example leaves the forget loss once it is at or belo
   );
 });
 
-/** The texture problem with a random 10% forget set, and the original's predictions on val too. */
-function randomProblem(): { split: ReturnType<typeof makeSplit>; predictions: SetPredictions } {
+/** The texture problem with a forget set (a random 10%), and the original's predictions on val too. */
+function randomProblem(forgetSpec = 'random:0.1'): {
+  split: ReturnType<typeof makeSplit>;
+  predictions: SetPredictions;
+} {
   const p = problem();
   const split = makeSplit({
     train: p.data.train,
     testSize: p.data.test.labels.length,
-    forgetSpec: 'random:0.1',
+    forgetSpec,
     seed: 3,
   });
   const predictions = predictSets(p.original, p.data, split);
   return { split, predictions };
 }
 
-function runCalibrated(options: Partial<SrflCalibratedOptions>, seed = 0) {
+function runCalibrated(
+  options: Partial<SrflCalibratedOptions>,
+  seed = 0,
+  forgetSpec = 'random:0.1',
+) {
   const p = problem();
-  const { split, predictions } = randomProblem();
+  const { split, predictions } = randomProblem(forgetSpec);
   const resolved = resolveOptions(getMethod('srfl-calibrated'), {
     batchSize: 32,
     forgetBatchSize: 8,
@@ -116,12 +164,16 @@ test('a run does not stop before its examples reach their targets', () => {
   result.model.dispose();
 });
 
-test('when it stops, D_f sits at its held-out targets; frozen parts are bit-identical; seeded', () => {
-  const p = problem();
-  const before = memory().tensors;
+test("when it stops, D_f sits at the original's held-out targets", () => {
   // The textures are not memorized (forget examples look like val ones), so nothing but the
-  // forget term may move them: without the retain term their targets are reachable.
-  const { result, predictions, stepsPerEpoch } = runCalibrated({ epochs: 20, retainWeight: 0 });
+  // forget term may move them: without the retain and held-out terms their targets are reachable.
+  const fixed: Partial<SrflCalibratedOptions> = {
+    epochs: 20,
+    retainWeight: 0,
+    heldOutWeight: 0,
+    heldOut: 'original',
+  };
+  const { result, predictions, stepsPerEpoch } = runCalibrated(fixed);
   const steps = result.history.steps.length;
   assert.ok(steps < 20 * stepsPerEpoch, `stopped early (${steps} steps)`);
   const c = 4;
@@ -138,7 +190,28 @@ test('when it stops, D_f sits at its held-out targets; frozen parts are bit-iden
   const frac = (m: Float32Array): number => m.reduce((a, b) => a + b, 0) / m.length;
   assert.ok(frac(teacherAbove) > 0.5, `the memorized original is above most targets`);
   assert.ok(frac(finalAbove) <= 0.05, `at most 5% above target (${frac(finalAbove)})`);
+  result.model.dispose();
+});
 
+test('the held-out term keeps val predictions nearer the original', () => {
+  // Mean |Δφ| on val between the unlearned model and the original, with and without the term.
+  const drift = (heldOutWeight: number): number => {
+    const { result, predictions } = runCalibrated({ epochs: 3, heldOutWeight });
+    const v = predictions.val!;
+    const before = logitConfidence(v.logits, v.labels, 4);
+    const after = logitConfidence(result.final.val!.logits, result.final.val!.labels, 4);
+    result.model.dispose();
+    return before.reduce((a, b, i) => a + Math.abs(b - after[i]), 0) / before.length;
+  };
+  const without = drift(0);
+  const withTerm = drift(1);
+  assert.ok(withTerm < 0.9 * without, `val drift ${withTerm} against ${without} without the term`);
+});
+
+test('defaults (targets re-read from the student, held-out term): frozen parts keep their bits; seeded', () => {
+  const p = problem();
+  const before = memory().tensors;
+  const { result } = runCalibrated({ epochs: 3 });
   // Only layer1 and layer2 train (sRFL's choice); everything else keeps its bits.
   const original = paramBits(p.original);
   const after = paramBits(result.model);
@@ -153,10 +226,37 @@ test('when it stops, D_f sits at its held-out targets; frozen parts are bit-iden
     ),
   );
 
-  const again = runCalibrated({ epochs: 20, retainWeight: 0 });
+  const again = runCalibrated({ epochs: 3 });
   assert.deepEqual(paramBits(again.result.model), after);
-  const other = runCalibrated({ epochs: 20, retainWeight: 0 }, 1);
+  const other = runCalibrated({ epochs: 3 }, 1);
   assert.notDeepEqual(paramBits(other.result.model), after);
   for (const r of [result, again.result, other.result]) r.model.dispose();
   assert.equal(memory().tensors, before, 'no tensor leaked');
+});
+
+test('a forgotten class ends misclassified, the classes kept stay', () => {
+  const { result, predictions } = runCalibrated({ epochs: 2 }, 0, 'class:1');
+  const accuracy = (p: { logits: Float32Array; labels: Int32Array }): number =>
+    Array.from(p.labels).filter((y, i) => {
+      const row = Array.from(p.logits.subarray(i * 4, (i + 1) * 4));
+      return row.indexOf(Math.max(...row)) === y;
+    }).length / p.labels.length;
+  assert.ok(accuracy(predictions.forget) > 0.9, 'the original knows the class');
+  assert.ok(accuracy(result.final.forget) < 0.05, `forget ${accuracy(result.final.forget)}`);
+  assert.ok(accuracy(result.final.retain) > accuracy(predictions.retain) - 0.05);
+  result.model.dispose();
+});
+
+test('options are checked before any work', () => {
+  const m = getMethod('srfl-calibrated');
+  for (const bad of [
+    { heldOut: 'teacher' },
+    { heldOutSample: 0 },
+    { heldOutWeight: -1 },
+    { classForgetWeight: Number.NaN },
+  ])
+    assert.throws(() => m.validate!(resolveOptions(m, bad) as SrflCalibratedOptions, 4), {
+      name: 'OptionError',
+      message: new RegExp(Object.keys(bad)[0]),
+    });
 });

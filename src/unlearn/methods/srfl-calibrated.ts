@@ -28,19 +28,33 @@
  * 3. **A per-run stop.** The run ends as soon as, over the latest pass over D_f, at most
  *    `stopFraction` of the forget examples are still above their target: the time is spent only
  *    while there is something left to forget.
- * 4. **Distillation on D_r** (sRFL's third term), which keeps retain and test accuracy where the
- *    original had them.
+ * 4. **Distillation on D_r** (sRFL's third term), which keeps retain accuracy where the original
+ *    had it.
+ * 5. **Held out to the model it ends in.** Pushing D_f down lowers the model's confidence on
+ *    unseen data too (its test φ fell ~3 nats), and an attack compares D_f with the *unlearned*
+ *    model's test set. So the targets are re-read from the student's own φ on 1,000 val images at
+ *    the start of every pass over D_f (`heldOut: 'student'`), and a third term distils the
+ *    original on val batches (`heldOutWeight`), which holds that confidence where the original
+ *    had it.
  *
- * It is for random or per-sample deletion. For a whole forgotten class it does nothing useful (on
- * the class-forgetting scenario it kept 92% of the class, the oracle 0%): held-out data of the
- * classes the model keeps cannot say that a model which never saw a class gets it ~0% right.
+ * **A whole forgotten class.** Held-out data of the classes the model keeps cannot say that a
+ * model which never saw a class gets it ~0% right. For a class D_f holds and D_r does not, the
+ * targets are instead the original's φ toward that class on val images of the other classes
+ * (what "only ever a negative example" looks like), so the class ends below every class the model
+ * keeps, as retraining does; and its examples take their own, smaller forget weight
+ * (`classForgetWeight`), since they all push the same way (at the random-deletion weight 3 the
+ * run diverged within 14 steps).
  *
  * The student trains in eval mode (batch-norm running statistics frozen), so the φ the stop rule
  * reads is the one the evaluation sees. Defaults were chosen on the memorized-fmnist scenario with
- * forget sets drawn from seeds 100 and 101, never the seed-0 split of the committed table (see
- * README, "sRFL that stops where retraining would").
+ * forget sets drawn from seeds 100–102, never the seed-0 split of the committed table, and on the
+ * class-forgetting scenario (see README, "sRFL that stops where retraining would").
  */
 import { F, noGrad, tensor, type Tensor } from '../../tensor/index.js';
+import { DataLoader, type Batch } from '../../data/loader.js';
+import { toMemoryFormat } from '../../models/precision.js';
+import { predictIndices, type Predictions } from '../../models/predict.js';
+import { deriveSeed } from '../../util/rng.js';
 import { OptionError } from '../../util/errors.js';
 import { frozenTeacher } from '../teacher.js';
 import type { MethodContext, MethodRun, StepInput, StepOutput, UnlearnMethod } from '../types.js';
@@ -62,6 +76,26 @@ export interface SrflCalibratedOptions extends SrflOptions {
   stopFraction: number;
   /** Added to every target τ_i: > 0 stops earlier (forgets less), < 0 later. */
   targetOffset: number;
+  /**
+   * The forget weight of examples of a forgotten class (one D_r no longer holds), in place of
+   * `forgetWeight`: such examples all push the same way, so their gradients add up.
+   */
+  classForgetWeight: number;
+  /**
+   * Whose held-out confidence sets the targets: `'original'`, the original's on the whole val
+   * set, once; or `'student'`, the model being unlearned's own, on `heldOutSample` val images,
+   * read again at the start of every pass over D_f (D_f should end looking like held-out data to
+   * the model it ends in, whose confidence drifts as it trains).
+   */
+  heldOut: 'original' | 'student';
+  /** How many val images `heldOut: 'student'` reads (all of val when there are fewer). */
+  heldOutSample: number;
+  /**
+   * Weight of a third term, distillation toward the original on val images (KL to its cached
+   * predictions, one val batch per step), which holds the model's confidence on unseen data where
+   * the original had it (0: off).
+   */
+  heldOutWeight: number;
 }
 
 /**
@@ -76,6 +110,14 @@ export interface SrflCalibratedOptions extends SrflOptions {
  * - lowered, KL, lr 1e-2: all layers 3.9, layer1/layer2 only 4.2 at half the time (kept);
  *   batch 64 instead of 128 (twice the steps, same images): 3.7; forget weight 2: 2.6, 3: 2.4 (kept);
  *   retain weight 3: 3.7; forget weight 5 diverges; two epochs: 3.3 at twice the time.
+ * Then on the seed-100, 101 and 102 splits, mean Avg Gap / mean |simple MIA − the oracle's|:
+ * - the above: 1.6 / 0.015;
+ * - targets re-read from the student: 3.3 / 0.012 (MIA-efficacy 7 points over the oracle's: the
+ *   student's test confidence had fallen, and D_f followed it);
+ * - the held-out term alone: 1.7 / 0.010; both (kept): 1.4 / 0.003;
+ * - two epochs instead: 1.5 / 0.010, at twice the time.
+ * On class forgetting (class 3, seed 0): the class's own forget weight 0.3 (kept): Avg Gap 0.6
+ * against `srfl`'s 1.9; at the weight 3 the run diverges.
  */
 export const SRFL_CALIBRATED_DEFAULTS: Readonly<SrflCalibratedOptions> = Object.freeze({
   ...SRFL_DEFAULTS,
@@ -90,6 +132,10 @@ export const SRFL_CALIBRATED_DEFAULTS: Readonly<SrflCalibratedOptions> = Object.
   retainLoss: 'kl',
   stopFraction: 0.05,
   targetOffset: 0,
+  classForgetWeight: 0.3,
+  heldOut: 'student',
+  heldOutSample: 1000,
+  heldOutWeight: 1,
 });
 
 /**
@@ -140,6 +186,87 @@ export function calibrationTargets(
   return out;
 }
 
+/**
+ * Classes that D_f holds and D_r does not: a model retrained without D_f never saw them.
+ */
+export function forgottenClasses(forgetLabels: Int32Array, retainLabels: Int32Array): Set<number> {
+  const kept = new Set(retainLabels);
+  return new Set(Array.from(forgetLabels).filter((y) => !kept.has(y)));
+}
+
+/**
+ * What "never seen" looks like for class `c`: the original's φ toward `c` on the held-out
+ * examples of other classes that it does not call `c` (φ_c < 0). A model retrained without a
+ * class saw every one of its training images only as a negative example of it, so this is the
+ * confidence it keeps in that class.
+ */
+export function absentClassConfidence(
+  logits: Float32Array,
+  labels: Int32Array,
+  c: number,
+  numClasses: number,
+): Float64Array {
+  const others = Array.from(labels.keys()).filter((i) => labels[i] !== c);
+  const towardC = new Int32Array(others.length).fill(c);
+  return logitConfidence(selectRows(logits, others, numClasses), towardC, numClasses).filter(
+    (v) => v < 0,
+  );
+}
+
+/**
+ * Every forget example's target τ_i (in the order of `forget`). Examples of a class D_r still
+ * holds get the held-out φ quantile at their rank among them, from val examples of the kept
+ * classes; examples of a class D_r no longer holds get, class by class, the quantile at their rank
+ * of `absentClassConfidence`: pushed below the classes the model keeps, as retraining would.
+ */
+export function forgetTargets(
+  forget: { logits: Float32Array; labels: Int32Array },
+  val: { logits: Float32Array; labels: Int32Array },
+  retainLabels: Int32Array,
+  numClasses: number,
+): Float64Array {
+  const gone = forgottenClasses(forget.labels, retainLabels);
+  const teacher = logitConfidence(forget.logits, forget.labels, numClasses);
+  const out = new Float64Array(forget.labels.length);
+  const fill = (rows: number[], heldOut: Float64Array, what: string): void => {
+    if (rows.length === 0) return;
+    if (heldOut.length === 0)
+      throw new OptionError(`srfl-calibrated needs held-out (val) predictions of ${what}`);
+    const t = calibrationTargets(
+      Float64Array.from(rows, (i) => teacher[i]),
+      heldOut,
+    );
+    rows.forEach((i, r) => (out[i] = t[r]));
+  };
+  const all = Array.from(forget.labels.keys());
+  const keptVal = Array.from(val.labels.keys()).filter((i) => !gone.has(val.labels[i]));
+  fill(
+    all.filter((i) => !gone.has(forget.labels[i])),
+    logitConfidence(
+      selectRows(val.logits, keptVal, numClasses),
+      Int32Array.from(keptVal, (i) => val.labels[i]),
+      numClasses,
+    ),
+    'the classes it keeps',
+  );
+  for (const c of gone)
+    fill(
+      all.filter((i) => forget.labels[i] === c),
+      absentClassConfidence(val.logits, val.labels, c, numClasses),
+      `classes other than the forgotten class ${c}`,
+    );
+  return out;
+}
+
+/** The rows `indices` of row-major `[n, numClasses]` logits. */
+function selectRows(logits: Float32Array, indices: number[], numClasses: number): Float32Array {
+  const out = new Float32Array(indices.length * numClasses);
+  indices.forEach((i, r) =>
+    out.set(logits.subarray(i * numClasses, (i + 1) * numClasses), r * numClasses),
+  );
+  return out;
+}
+
 /** 1 where an example is still above its target (the rolled terms act on it), else 0. */
 export function stillRemembered(phi: Float64Array, target: Float64Array): Float32Array {
   return Float32Array.from(phi, (v, i) => (v > target[i] ? 1 : 0));
@@ -178,7 +305,8 @@ export function maskedLogitLoss(student: Tensor, target: Tensor, mask: Tensor): 
 
 /**
  * The forget terms per example, masked: Σ_i m_i·(w_f·KL_i(rolled ‖ student) − w_c·cos_i) / n,
- * with the rolled terms of sRFL (softmax temperature T on the KL).
+ * with the rolled terms of sRFL (softmax temperature T on the KL). The mask m_i is 0 or 1, or a
+ * per-example weight.
  */
 export function maskedForgetLoss(
   student: Tensor,
@@ -198,7 +326,7 @@ export function maskedForgetLoss(
 export const srflCalibrated: UnlearnMethod<SrflCalibratedOptions> = {
   id: 'srfl-calibrated',
   summary:
-    'sRFL with a per-example stop: rolled-logit terms act on a forget example only while its confidence is above the held-out level at its rank; the run ends when D_f looks held-out',
+    'sRFL with a per-example stop: a forget example is pulled down only while its confidence is above the held-out level at its rank (below the kept classes for a forgotten class); the run ends when D_f looks held-out',
   defaults: SRFL_CALIBRATED_DEFAULTS,
   iteration: 'paired',
   validate(o, numClasses) {
@@ -215,6 +343,22 @@ export const srflCalibrated: UnlearnMethod<SrflCalibratedOptions> = {
       throw new OptionError(
         `Expected retainLoss 'mse' or 'kl' but received '${String(o.retainLoss)}'`,
       );
+    if (!(o.classForgetWeight >= 0 && Number.isFinite(o.classForgetWeight)))
+      throw new OptionError(
+        `Expected a finite number ≥ 0 for classForgetWeight but received ${String(o.classForgetWeight)}`,
+      );
+    if (o.heldOut !== 'original' && o.heldOut !== 'student')
+      throw new OptionError(
+        `Expected heldOut 'original' or 'student' but received '${String(o.heldOut)}'`,
+      );
+    if (!(Number.isInteger(o.heldOutSample) && o.heldOutSample > 0))
+      throw new OptionError(
+        `Expected a positive integer for heldOutSample but received ${String(o.heldOutSample)}`,
+      );
+    if (!(o.heldOutWeight >= 0 && Number.isFinite(o.heldOutWeight)))
+      throw new OptionError(
+        `Expected a finite number ≥ 0 for heldOutWeight but received ${String(o.heldOutWeight)}`,
+      );
     if (!Number.isFinite(o.targetOffset))
       throw new OptionError(
         `Expected a finite number for targetOffset but received ${String(o.targetOffset)}`,
@@ -228,25 +372,40 @@ export const srflCalibrated: UnlearnMethod<SrflCalibratedOptions> = {
       );
     const c = ctx.numClasses;
     const f = original.forget;
-    const targets = calibrationTargets(
-      logitConfidence(f.logits, f.labels, c),
-      logitConfidence(original.val.logits, original.val.labels, c),
-    ).map((v) => v + o.targetOffset);
+    const gone = forgottenClasses(f.labels, original.retain.labels);
+    const classScale = o.forgetWeight > 0 ? o.classForgetWeight / o.forgetWeight : 0;
     // Targets by training-set index, and the latest reading of each forget example.
     const targetOf = new Map<number, number>();
-    f.indices.forEach((k, i) => targetOf.set(k, targets[i]));
+    const retarget = (heldOut: Predictions): void => {
+      const targets = forgetTargets(f, heldOut, original.retain.labels, c);
+      f.indices.forEach((k, i) => targetOf.set(k, targets[i] + o.targetOffset));
+    };
+    retarget(original.val);
+    const valSample = ctx.rng
+      .fork('held-out sample')
+      .permutation(ctx.split.val.length)
+      .slice(0, o.heldOutSample)
+      .map((i) => ctx.split.val[i]);
+    const heldOutBatches = o.heldOutWeight > 0 ? heldOutStream(ctx, o.batchSize) : null;
     const above = new Map<number, number>();
     for (const k of f.indices) above.set(k, 1);
     let aboveCount = f.indices.length;
-    let seenInPass = 0;
-    let passDone = false;
+    let seen = 0;
+    let targetsPass = 0;
 
     const teacher = frozenTeacher(ctx);
     ctx.model.setTrainable(o.trainable);
     return {
       step(input: StepInput): StepOutput {
-        const { teacher: t, student } = srflLogits(ctx, teacher, input, o);
         const forget = input.forget!;
+        const pass = Math.floor(seen / f.indices.length);
+        if (o.heldOut === 'student' && pass > targetsPass) {
+          retarget(
+            predictIndices(ctx.model, ctx.data.test, valSample, ctx.device, 256, ctx.compute),
+          );
+          targetsPass = pass;
+        }
+        const { teacher: t, student } = srflLogits(ctx, teacher, input, o);
         const labels = Int32Array.from(forget.indices, (k) => ctx.data.train.labels[k]);
         const phi = noGrad(() =>
           logitConfidence(student.forget.detach().data() as Float32Array, labels, c),
@@ -257,9 +416,10 @@ export const srflCalibrated: UnlearnMethod<SrflCalibratedOptions> = {
           aboveCount += maskValues[i] - above.get(k)!;
           above.set(k, maskValues[i]);
         });
-        seenInPass += forget.size;
-        if (seenInPass >= f.indices.length) passDone = true;
-        const mask = tensor(maskValues, [forget.size], { device: ctx.device });
+        seen += forget.size;
+        // The mask also carries the forgotten classes' own forget weight.
+        const weights = maskValues.map((m, i) => (gone.has(labels[i]) ? m * classScale : m));
+        const mask = tensor(weights, [forget.size], { device: ctx.device });
         let forgetLoss: Tensor;
         if (o.target === 'rolled') {
           forgetLoss = maskedForgetLoss(student.forget, t.rolledForget, mask, o);
@@ -276,11 +436,65 @@ export const srflCalibrated: UnlearnMethod<SrflCalibratedOptions> = {
           o.retainLoss === 'mse'
             ? student.retain.sub(t.retain).square().mean()
             : distill(student.retain, t.retain, o.temperature);
-        const loss = forgetLoss.add(retainLoss, o.retainWeight);
+        let loss = forgetLoss.add(retainLoss, o.retainWeight);
+        if (heldOutBatches) {
+          const b = heldOutBatches.next();
+          loss = loss.add(
+            distill(ctx.model.forward(b.x), b.teacher, o.temperature),
+            o.heldOutWeight,
+          );
+        }
         return { loss, forgetLogits: student.forget, retainLogits: student.retain };
       },
-      done: () => o.stopFraction > 0 && passDone && aboveCount <= o.stopFraction * f.indices.length,
+      done: () =>
+        o.stopFraction > 0 &&
+        seen >= f.indices.length &&
+        aboveCount <= o.stopFraction * f.indices.length,
       dispose: () => teacher.dispose(),
     };
   },
 };
+
+/**
+ * Val batches without end (reshuffled every pass, seeded by the run), each with the original's
+ * cached logits on it as the teacher.
+ */
+function heldOutStream(
+  ctx: MethodContext,
+  batchSize: number,
+): { next(): { x: Tensor; teacher: Tensor } } {
+  const val = ctx.originalPredictions.val!;
+  const c = ctx.numClasses;
+  const rowOf = new Map<number, number>();
+  val.indices.forEach((k, i) => rowOf.set(k, i));
+  const loader = new DataLoader(ctx.data.test, ctx.split.val, {
+    batchSize,
+    shuffle: true,
+    seed: deriveSeed(ctx.seed, 'held-out batches'),
+  });
+  let pass = 0;
+  let batches = loader.epoch(pass)[Symbol.iterator]();
+  return {
+    next() {
+      let r = batches.next();
+      if (r.done) {
+        batches = loader.epoch(++pass)[Symbol.iterator]();
+        r = batches.next();
+      }
+      const b = r.value as Batch;
+      const x = toMemoryFormat(tensor(b.x, b.shape, { device: ctx.device }), ctx.compute);
+      return {
+        x,
+        teacher: tensor(
+          selectRows(
+            val.logits,
+            Array.from(b.indices, (k) => rowOf.get(k)!),
+            c,
+          ),
+          [b.size, c],
+          { device: ctx.device },
+        ),
+      };
+    },
+  };
+}

@@ -1,5 +1,12 @@
 /** Stochastic gradient descent with momentum, as `torch.optim.SGD` (PyTorch 1.13, single-tensor path). */
-import { keep, type Tensor } from '../tensor/index.js';
+import {
+  foreachAdd,
+  foreachAdd_,
+  foreachMul_,
+  foreachNeg,
+  keep,
+  type Tensor,
+} from '../tensor/index.js';
 import { OptionError } from '../util/errors.js';
 import {
   checkBoolean,
@@ -96,5 +103,37 @@ export class SGD extends Optimizer<SGDHyperParams> {
       d = nesterov ? d.add(buf, momentum) : buf;
     }
     p.add_(d, -lr);
+  }
+
+  /** `update` for all unmasked parameters at once (PyTorch's `_multi_tensor_sgd`, same numbers). */
+  protected override updateMany(
+    params: Tensor[],
+    grads: Tensor[],
+    states: ParamState[],
+    group: ParamGroup<SGDHyperParams>,
+  ): void {
+    const { lr, momentum, dampening, weightDecay, nesterov, maximize } = group;
+    let d = maximize ? foreachNeg(grads) : grads;
+    if (weightDecay !== 0) d = foreachAdd(d, params, weightDecay);
+    if (momentum !== 0) {
+      const bufs: Tensor[] = [];
+      const running: Tensor[] = [];
+      const runningD: Tensor[] = [];
+      states.forEach((state, i) => {
+        let buf = state.momentum_buffer as Tensor | undefined;
+        if (buf === undefined) {
+          buf = keep(d[i].clone());
+          state.momentum_buffer = buf;
+        } else {
+          running.push(buf);
+          runningD.push(d[i]);
+        }
+        bufs.push(buf);
+      });
+      foreachMul_(running, momentum);
+      foreachAdd_(running, runningD, 1 - dampening);
+      d = nesterov ? foreachAdd(d, bufs, momentum) : bufs;
+    }
+    foreachAdd_(params, d, -lr);
   }
 }

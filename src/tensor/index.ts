@@ -9,6 +9,7 @@ export {
 } from './tensor.js';
 export { autocast, isAutocastEnabled, type AutocastOptions } from './autocast.js';
 export * from './creation.js';
+export { foreachAdd, foreachAdd_, foreachMul_, foreachNeg } from './foreach.js';
 export * as F from './functional.js';
 export * from './autograd.js';
 export { tidy, keep, dispose, memory } from './scope.js';

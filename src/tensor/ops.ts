@@ -49,6 +49,11 @@ const table = {
   clamp_: 'clamp_',
   lerp_: 'lerp_.Scalar',
   sqrt_: 'sqrt_',
+  // multi-tensor (one call for a list of tensors: the optimizers' updates)
+  foreachAdd: '_foreach_add.List',
+  foreachAdd_: '_foreach_add_.List',
+  foreachMul_: '_foreach_mul_.Scalar',
+  foreachNeg: '_foreach_neg',
   // reductions
   sumAll: 'sum',
   sum: 'sum.dim_IntList',

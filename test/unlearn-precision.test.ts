@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { DataLoader } from '../src/data/index.js';
 import { predict, accuracyOf } from '../src/models/predict.js';
 import { resolveCompute } from '../src/models/precision.js';
+import type { Module } from '../src/nn/module.js';
 import { F, memory, type Tensor } from '../src/tensor/index.js';
 import { train } from '../src/unlearn/api.js';
 import { runLoop, type LoopResult } from '../src/unlearn/loop.js';
@@ -142,6 +143,35 @@ test('channels-last fp32 ends within float rounding of contiguous fp32', () => {
   }
   a.model.dispose();
   b.model.dispose();
+});
+
+test('a contiguous original is evaluated channels-last in a channels-last run (its teacher logits too), and left as it was', () => {
+  const p = problem();
+  const original = p.original.clone();
+  original.to({ memoryFormat: 'contiguous' });
+  const stem = (original as unknown as { layer1: { at(i: number): Module } }).layer1.at(0);
+  const layouts: boolean[] = [];
+  // clone() copies hooks, so the hook also sees the copies the loop evaluates and trains.
+  const handle = stem.registerForwardHook((_m, _x, out) => {
+    layouts.push(out.isContiguous({ memoryFormat: 'channelsLast' }) && !out.isContiguous());
+  });
+  const weight = original.namedParameters()[0][1];
+  const result = runOnProblem(
+    getMethod('finetune'),
+    { ...getMethod('finetune').defaults, batchSize: 32, epochs: 1 },
+    { original, originalPredictions: undefined, precision: 'fp32', memoryFormat: 'channelsLast' },
+  );
+  assert.ok(layouts.length > 0);
+  assert.deepEqual(
+    layouts.filter((cl) => !cl),
+    [],
+    'every stem output was NHWC, from the first pass over the original on',
+  );
+  assert.equal(weight.isDisposed, false, "the caller's parameters are untouched");
+  assert.equal(original.namedParameters()[0][1], weight);
+  handle.remove();
+  result.model.dispose();
+  original.dispose();
 });
 
 test('fp16-mixed and unknown settings are refused on the CPU before any work', () => {

@@ -259,7 +259,9 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
   let originalPredictions = input.originalPredictions;
   if (!originalPredictions) {
     emit({ type: 'evaluate', epoch: 0, what: 'original model' });
-    originalPredictions = predictSets(original, data, split, device, compute);
+    originalPredictions = predictInLayout(original, compute, (m) =>
+      predictSets(m, data, split, device, compute),
+    );
   }
   const originalTrainLogits = options.augment
     ? null
@@ -447,6 +449,22 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
   }
   emit({ type: 'end', seconds });
   return { model, history, seconds, final, original: originalPredictions, compute };
+}
+
+/**
+ * Runs `fn` on a copy of `model` laid out in the compute's memory format. `predict` leaves the
+ * model as it is, and an original loaded from a checkpoint is contiguous: its pass over every
+ * training example (the teacher's logits) ran NCHW in a channels-last run. The copy is a few
+ * hundred kilobytes; the caller's model and its parameter handles stay untouched.
+ */
+function predictInLayout<T>(model: Module, compute: Compute, fn: (m: Module) => T): T {
+  const copy = model.clone();
+  try {
+    prepareModel(copy, compute);
+    return fn(copy);
+  } finally {
+    copy.dispose();
+  }
 }
 
 /** Refuses a saved state this run cannot continue from. */

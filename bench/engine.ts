@@ -6,7 +6,8 @@
  * Every (precision × memory format) the device supports gets a row for the step and for the
  * pass, compared with PyTorch's same variant (`ratio`) and with PyTorch's default, fp32
  * contiguous (`vs_pytorch_default`). `--precision`, `--memory-format` and `--device` narrow it:
- * `npm run bench -- engine --precision bf16-mixed --memory-format channels-last`.
+ * `npm run bench -- engine --precision bf16-mixed --memory-format channels-last`. Medians of
+ * `REPEATS` (10) after `WARMUP` (20) untimed runs, for both engines.
  */
 import { resnet20 } from '../src/models/index.js';
 import {
@@ -32,7 +33,12 @@ import {
 } from './common.js';
 
 /** Lethe's step and pass in one variant, as the training loop and predict() run them. */
-function measure(device: string, v: Variant, repeats: number): { train: number; infer: number } {
+function measure(
+  device: string,
+  v: Variant,
+  repeats: number,
+  warmup: number,
+): { train: number; infer: number } {
   const compute = resolveCompute(device, v);
   manualSeed(0);
   const model = resnet20({ inChannels: 1, numClasses: 10 });
@@ -58,6 +64,7 @@ function measure(device: string, v: Variant, repeats: number): { train: number; 
         syncDevice(device);
       }),
     repeats,
+    warmup,
   );
   model.eval();
   const infer = medianMs(
@@ -67,6 +74,7 @@ function measure(device: string, v: Variant, repeats: number): { train: number; 
         syncDevice(device);
       }),
     repeats,
+    warmup,
   );
   model.dispose();
   opt.dispose();
@@ -77,6 +85,10 @@ function measure(device: string, v: Variant, repeats: number): { train: number; 
 
 export default function engine(): object[] {
   const repeats = Number(process.env.REPEATS ?? 10);
+  // Both engines are timed in their steady state, as in a training run of hundreds of steps:
+  // Lethe's glibc heap keeps growing (fresh pages, page faults) for its first ~20 steps while
+  // small N-API allocations settle between the tensor buffers; PyTorch's settles in ~3.
+  const warmup = Number(process.env.WARMUP ?? 20);
   const args = benchArgs();
   const list = variants(args);
   const withDefault = list.some((v) => variantName(v) === variantName(PYTORCH_DEFAULT))
@@ -85,13 +97,15 @@ export default function engine(): object[] {
   const torch = runPytorch('engine', [
     '--repeats',
     String(repeats),
+    '--warmup',
+    String(warmup),
     ...pytorchVariantArgs(args.device, withDefault),
   ]);
   const rows: object[] = [];
   const shape = { batch: 128, model: 'resnet20', input: '1x28x28', device: args.device };
   for (const v of list) {
     const name = variantName(v);
-    const { train, infer } = measure(args.device, v, repeats);
+    const { train, infer } = measure(args.device, v, repeats, warmup);
     const isDefault = name === variantName(PYTORCH_DEFAULT);
     for (const [what, ms] of [
       ['train-step', train],

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from common import ResNetCifar, autocast, median_ms, setup, sync, variants
 
-args = setup({"--repeats": {"type": int, "default": 10}})
+args = setup({"--repeats": {"type": int, "default": 10}, "--warmup": {"type": int, "default": 20}})
 device = args.device
 out = {}
 for name, precision, memory_format in variants(args):
@@ -35,9 +35,9 @@ for name, precision, memory_format in variants(args):
         sync(device)
 
     model.train()
-    out[f"train_step:{name}"] = median_ms(train_step, args.repeats)
+    out[f"train_step:{name}"] = median_ms(train_step, args.repeats, args.warmup)
     model.eval()
-    out[f"inference:{name}"] = median_ms(infer, args.repeats)
+    out[f"inference:{name}"] = median_ms(infer, args.repeats, args.warmup)
     if name == "fp32/contiguous":
         out["train_step"] = out[f"train_step:{name}"]
         out["inference"] = out[f"inference:{name}"]

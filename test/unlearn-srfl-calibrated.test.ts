@@ -208,10 +208,15 @@ test('the held-out term keeps val predictions nearer the original', () => {
   assert.ok(withTerm < 0.9 * without, `val drift ${withTerm} against ${without} without the term`);
 });
 
-test('defaults (targets re-read from the student, held-out term): frozen parts keep their bits; seeded', () => {
+test('targets re-read from the student, with the held-out term: frozen parts keep their bits; seeded', () => {
+  const studentHeldOut: Partial<SrflCalibratedOptions> = {
+    epochs: 3,
+    heldOut: 'student',
+    heldOutWeight: 1,
+  };
   const p = problem();
   const before = memory().tensors;
-  const { result } = runCalibrated({ epochs: 3 });
+  const { result } = runCalibrated(studentHeldOut);
   // Only layer1 and layer2 train (sRFL's choice); everything else keeps its bits.
   const original = paramBits(p.original);
   const after = paramBits(result.model);
@@ -226,9 +231,9 @@ test('defaults (targets re-read from the student, held-out term): frozen parts k
     ),
   );
 
-  const again = runCalibrated({ epochs: 3 });
+  const again = runCalibrated(studentHeldOut);
   assert.deepEqual(paramBits(again.result.model), after);
-  const other = runCalibrated({ epochs: 3 }, 1);
+  const other = runCalibrated(studentHeldOut, 1);
   assert.notDeepEqual(paramBits(other.result.model), after);
   for (const r of [result, again.result, other.result]) r.model.dispose();
   assert.equal(memory().tensors, before, 'no tensor leaked');

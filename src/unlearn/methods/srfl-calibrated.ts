@@ -152,18 +152,19 @@ export function logitConfidence(
   labels: Int32Array,
   numClasses: number,
 ): Float64Array {
-  const n = labels.length;
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
+  return Float64Array.from(labels, (y, i) => {
     const row = i * numClasses;
-    const y = labels[i];
-    let max = -Infinity;
-    for (let c = 0; c < numClasses; c++) if (c !== y) max = Math.max(max, logits[row + c]);
-    let sum = 0;
-    for (let c = 0; c < numClasses; c++) if (c !== y) sum += Math.exp(logits[row + c] - max);
-    out[i] = logits[row + y] - (max + Math.log(sum));
-  }
-  return out;
+    return logits[row + y] - logSumExpOthers(logits, row, y, numClasses);
+  });
+}
+
+/** log Σ_{c≠y} exp(z_c) over one row of logits starting at `row`, computed stably. */
+function logSumExpOthers(logits: Float32Array, row: number, y: number, numClasses: number): number {
+  let max = -Infinity;
+  for (let c = 0; c < numClasses; c++) if (c !== y) max = Math.max(max, logits[row + c]);
+  let sum = 0;
+  for (let c = 0; c < numClasses; c++) if (c !== y) sum += Math.exp(logits[row + c] - max);
+  return max + Math.log(sum);
 }
 
 /**
@@ -290,15 +291,10 @@ export function loweredLogits(
   numClasses: number,
 ): Float32Array {
   const out = Float32Array.from(logits);
-  for (let i = 0; i < labels.length; i++) {
+  labels.forEach((y, i) => {
     const row = i * numClasses;
-    const y = labels[i];
-    let max = -Infinity;
-    for (let c = 0; c < numClasses; c++) if (c !== y) max = Math.max(max, logits[row + c]);
-    let sum = 0;
-    for (let c = 0; c < numClasses; c++) if (c !== y) sum += Math.exp(logits[row + c] - max);
-    out[row + y] = targets[i] + max + Math.log(sum);
-  }
+    out[row + y] = targets[i] + logSumExpOthers(logits, row, y, numClasses);
+  });
   return out;
 }
 
@@ -386,11 +382,15 @@ export const srflCalibrated: UnlearnMethod<SrflCalibratedOptions> = {
       f.indices.forEach((k, i) => targetOf.set(k, targets[i] + o.targetOffset));
     };
     retarget(original.val);
-    const valSample = ctx.rng
-      .fork('held-out sample')
-      .permutation(ctx.split.val.length)
-      .slice(0, o.heldOutSample)
-      .map((i) => ctx.split.val[i]);
+    // The val images `heldOut: 'student'` reads at every pass over D_f.
+    const valSample =
+      o.heldOut === 'student'
+        ? ctx.rng
+            .fork('held-out sample')
+            .permutation(ctx.split.val.length)
+            .slice(0, o.heldOutSample)
+            .map((i) => ctx.split.val[i])
+        : null;
     const heldOutBatches = o.heldOutWeight > 0 ? heldOutStream(ctx, o.batchSize, gone) : null;
     const above = new Map<number, number>();
     for (const k of f.indices) above.set(k, 1);
@@ -404,7 +404,7 @@ export const srflCalibrated: UnlearnMethod<SrflCalibratedOptions> = {
       step(input: StepInput): StepOutput {
         const forget = input.forget!;
         const pass = Math.floor(seen / f.indices.length);
-        if (o.heldOut === 'student' && pass > targetsPass) {
+        if (valSample && pass > targetsPass) {
           retarget(
             predictIndices(ctx.model, ctx.data.test, valSample, ctx.device, 256, ctx.compute),
           );

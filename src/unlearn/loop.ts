@@ -259,9 +259,7 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
   let originalPredictions = input.originalPredictions;
   if (!originalPredictions) {
     emit({ type: 'evaluate', epoch: 0, what: 'original model' });
-    originalPredictions = predictInLayout(original, compute, (m) =>
-      predictSets(m, data, split, device, compute),
-    );
+    originalPredictions = predictOriginal(original, data, split, device, compute);
   }
   const originalTrainLogits = options.augment
     ? null
@@ -452,16 +450,23 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
 }
 
 /**
- * Runs `fn` on a copy of `model` laid out in the compute's memory format. `predict` leaves the
- * model as it is, and an original loaded from a checkpoint is contiguous: its pass over every
- * training example (the teacher's logits) ran NCHW in a channels-last run. The copy is a few
- * hundred kilobytes; the caller's model and its parameter handles stay untouched.
+ * The original's predictions on the split's sets, made by a copy laid out in the compute's memory
+ * format. `predict` leaves a model as it is, and an original loaded from a checkpoint is
+ * contiguous: its pass over every training example (the teacher's logits) ran NCHW in a
+ * channels-last run. The copy is a few hundred kilobytes; the caller's model and its parameter
+ * handles stay untouched.
  */
-function predictInLayout<T>(model: Module, compute: Compute, fn: (m: Module) => T): T {
-  const copy = model.clone();
+function predictOriginal(
+  original: Module,
+  data: DatasetPair,
+  split: Split,
+  device: string,
+  compute: Compute,
+): SetPredictions {
+  const copy = original.clone();
   try {
     prepareModel(copy, compute);
-    return fn(copy);
+    return predictSets(copy, data, split, device, compute);
   } finally {
     copy.dispose();
   }

@@ -21,8 +21,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test, type TestContext } from 'node:test';
-import { main } from '../src/cli/main.js';
 import { readPlan, readStatus } from '../src/run/index.js';
+import { lethe as cli } from './cli-helpers.js';
 import { writeIdx } from './idx-helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'lethe-exec-'));
@@ -42,25 +42,6 @@ const requireEngines = process.env.LETHE_REQUIRE_ENGINES === '1';
 function unavailable(t: TestContext, why: string): void {
   if (requireEngines) assert.fail(`LETHE_REQUIRE_ENGINES=1 but ${why}`);
   t.skip(why);
-}
-
-/** Runs the CLI in-process, quietly; returns its exit code and what it printed. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  const write = process.stderr.write.bind(process.stderr);
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  process.stderr.write = ((chunk: string) => (err.push(String(chunk)), true)) as typeof write;
-  try {
-    const code = await main(argv);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-    process.stderr.write = write;
-  }
 }
 
 /** The comparison every executor runs, into `out`, with `more` flags. */

@@ -15,7 +15,7 @@ import {
   type Tensor,
 } from '../src/tensor/index.js';
 import { SGD, type SGDOptions } from '../src/optim/index.js';
-import { bits, problem } from './optim-helpers.js';
+import { bits, problem, stepEach } from './optim-helpers.js';
 
 const CASES: SGDOptions[] = [
   { lr: 0.1 },
@@ -76,16 +76,13 @@ test('SGD with a gradient mask steps the masked parameter alone and the rest tog
   const optB = perParameter(
     new SGD(b.params, { ...options, gradMask: new Map([[b.params[0], maskB]]) }),
   );
-  for (let i = 0; i < 3; i++) {
-    for (const [p, opt] of [
+  stepEach(
+    [
       [a, optA],
       [b, optB],
-    ] as const) {
-      opt.zeroGrad();
-      p.backward();
-      opt.step();
-    }
-  }
+    ],
+    3,
+  );
   a.params.forEach((p, k) => assert.deepEqual(bits(p), bits(b.params[k]), `param ${k}`));
   for (const o of [optA, optB]) o.dispose();
   maskA.dispose();

@@ -32,3 +32,17 @@ export function bits(t: Tensor): number[] {
   const f = t.data() as Float32Array;
   return Array.from(new Uint32Array(f.buffer, f.byteOffset, f.length));
 }
+
+/** `times` training steps on each (problem, optimizer) pair: zero the gradients, backward, step. */
+export function stepEach(
+  pairs: readonly (readonly [Problem, { zeroGrad(): void; step(): void }])[],
+  times = 1,
+): void {
+  for (let i = 0; i < times; i++) {
+    for (const [p, opt] of pairs) {
+      opt.zeroGrad();
+      p.backward();
+      opt.step();
+    }
+  }
+}

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dispose, ones, tensor, type Tensor } from '../src/tensor/index.js';
 import { createOptimizer, SGD, type OptimizerName } from '../src/optim/index.js';
-import { bits, problem } from './optim-helpers.js';
+import { bits, problem, stepEach } from './optim-helpers.js';
 
 /** Pairs of (masked bits before, after) for entries where the mask is 0. */
 function frozenEntries(before: number[], after: number[], mask: number[]): [number, number][] {
@@ -58,16 +58,13 @@ test('an all-ones mask changes nothing', () => {
   const masks = new Map(b.params.map((p) => [p, ones(p.shape)]));
   const optA = new SGD(a.params, { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 });
   const optB = new SGD(b.params, { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, gradMask: masks });
-  for (let i = 0; i < 3; i++) {
-    for (const [p, o] of [
+  stepEach(
+    [
       [a, optA],
       [b, optB],
-    ] as const) {
-      o.zeroGrad();
-      p.backward();
-      o.step();
-    }
-  }
+    ],
+    3,
+  );
   a.params.forEach((p, i) => assert.deepEqual(bits(b.params[i]), bits(p)));
   optA.dispose();
   optB.dispose();

@@ -10,7 +10,7 @@ import {
   type OptimizerName,
   type OptimizerStateDict,
 } from '../src/optim/index.js';
-import { bits, problem } from './optim-helpers.js';
+import { bits, problem, stepEach } from './optim-helpers.js';
 
 const CONFIGS: [OptimizerName, Record<string, unknown>][] = [
   ['sgd', { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true }],
@@ -48,16 +48,13 @@ for (const [name, options] of CONFIGS) {
       Object.keys(saved.state[0]).sort(),
     );
 
-    for (let i = 0; i < 2; i++) {
-      for (const [p, opt] of [
+    stepEach(
+      [
         [a, optA],
         [b, optB],
-      ] as const) {
-        opt.zeroGrad();
-        p.backward();
-        opt.step();
-      }
-    }
+      ],
+      2,
+    );
     a.params.forEach((p, i) => assert.deepEqual(bits(b.params[i]), bits(p), `param ${i}`));
     optA.dispose();
     optB.dispose();
@@ -82,14 +79,10 @@ for (const [name, options] of CONFIGS) {
     optB.fromTensors(copies, metaBack);
     dispose(copies); // the optimizer made its own copies
 
-    for (const [p, opt] of [
+    stepEach([
       [a, optA],
       [b, optB],
-    ] as const) {
-      opt.zeroGrad();
-      p.backward();
-      opt.step();
-    }
+    ]);
     a.params.forEach((p, i) => assert.deepEqual(bits(b.params[i]), bits(p), `param ${i}`));
     optA.dispose();
     optB.dispose();

@@ -6,7 +6,6 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { DataError, FileFormatError, OptionError } from '../util/errors.js';
 import { Rng, deriveSeed } from '../util/rng.js';
 import { type DatasetPair, type ImageDataset, computeMeanStd, createDataset } from './dataset.js';
@@ -128,6 +127,9 @@ async function decodeAll(
   shape: readonly [number, number, number],
   concurrency: number,
 ): Promise<Uint8Array> {
+  // Loaded here, not at import: training on the built-in data sets needs no image decoder, and
+  // a machine without sharp's libvips binary (a GPU machine's copy of the kit) still runs them.
+  const { default: sharp } = await import('sharp');
   const [c, h, w] = shape;
   const plane = h * w;
   const out = new Uint8Array(files.length * c * plane);

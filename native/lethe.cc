@@ -669,14 +669,44 @@ bool IsCudaDeviceType(const Napi::Value& v) {
   ArgFail("autocast: expected device type 'cpu' or 'cuda' but received '" + device + "'");
 }
 
+// libtorch 2.4 named the switches by device type (the CUDA-only names were deprecated, then
+// dropped); 1.13 (Debian's) has only the old names. A CUDA build from pip is 2.x.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+bool AutocastEnabled(bool cuda) {
+  return at::autocast::is_autocast_enabled(cuda ? at::kCUDA : at::kCPU);
+}
+at::ScalarType AutocastDtype(bool cuda) {
+  return at::autocast::get_autocast_dtype(cuda ? at::kCUDA : at::kCPU);
+}
+void SetAutocastSwitch(bool cuda, bool enabled, at::ScalarType dtype) {
+  at::autocast::set_autocast_dtype(cuda ? at::kCUDA : at::kCPU, dtype);
+  at::autocast::set_autocast_enabled(cuda ? at::kCUDA : at::kCPU, enabled);
+}
+#else
+bool AutocastEnabled(bool cuda) {
+  return cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+}
+at::ScalarType AutocastDtype(bool cuda) {
+  return cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+}
+void SetAutocastSwitch(bool cuda, bool enabled, at::ScalarType dtype) {
+  if (cuda) {
+    at::autocast::set_autocast_gpu_dtype(dtype);
+    at::autocast::set_enabled(enabled);
+  } else {
+    at::autocast::set_autocast_cpu_dtype(dtype);
+    at::autocast::set_cpu_enabled(enabled);
+  }
+}
+#endif
+
 // autocastState(deviceType) -> [enabled, dtypeCode]
 Napi::Value AutocastState(const Napi::CallbackInfo& info) {
   return Guard(info, "autocast", [&]() -> Napi::Value {
     bool cuda = IsCudaDeviceType(info[0]);
     auto out = Napi::Array::New(info.Env(), 2);
-    out.Set(0u, cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled());
-    auto dtype = cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
-    out.Set(1u, static_cast<double>(static_cast<int>(dtype)));
+    out.Set(0u, AutocastEnabled(cuda));
+    out.Set(1u, static_cast<double>(static_cast<int>(AutocastDtype(cuda))));
     return out;
   });
 }
@@ -687,13 +717,7 @@ Napi::Value SetAutocast(const Napi::CallbackInfo& info) {
     bool cuda = IsCudaDeviceType(info[0]);
     bool enabled = info[1].ToBoolean().Value();
     auto dtype = static_cast<at::ScalarType>(info[2].As<Napi::Number>().Int32Value());
-    if (cuda) {
-      at::autocast::set_autocast_gpu_dtype(dtype);
-      at::autocast::set_enabled(enabled);
-    } else {
-      at::autocast::set_autocast_cpu_dtype(dtype);
-      at::autocast::set_cpu_enabled(enabled);
-    }
+    SetAutocastSwitch(cuda, enabled, dtype);
     return info.Env().Undefined();
   });
 }

@@ -147,9 +147,14 @@ for (const precision of precisions) {
         });
         assert.deepEqual(result.compute, resolveCompute(D, { precision, memoryFormat }));
         const losses = result.history.steps.map((s) => s.loss);
-        assert.ok(losses.every(Number.isFinite) || precision === 'fp16-mixed', 'finite losses');
-        const head = mean(losses.slice(0, 4));
-        const tail = mean(losses.slice(-4).filter(Number.isFinite));
+        // Under fp16-mixed the loss scaler may skip early steps; their losses are still recorded.
+        const finite = losses.filter(Number.isFinite);
+        assert.ok(
+          finite.length >= losses.length - 4,
+          `finite losses: ${finite.length}/${losses.length}`,
+        );
+        const head = mean(finite.slice(0, 4));
+        const tail = mean(finite.slice(-4));
         assert.ok(tail < head * 0.5, `loss ${head.toFixed(3)} → ${tail.toFixed(3)}`);
         assert.ok(
           result.metrics.accuracy.test > 0.9,

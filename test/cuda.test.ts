@@ -127,6 +127,20 @@ test(`loss scaling on ${D}: an inf gradient skips the step and halves the scale`
   opt.dispose();
 });
 
+/** 4 classes of 16×16 bars that a ResNet-20 learns in 4 epochs (test accuracy 1.0 on the CPU). */
+const synthetic = () => syntheticPair({ train: 256, test: 128, size: 16, seed: 3 });
+
+function trainResnet(compute: { precision?: Precision; memoryFormat?: ModelMemoryFormat }) {
+  return train({
+    architecture: { name: 'resnet20', options: { inChannels: 1, numClasses: 4 } },
+    data: synthetic(),
+    options: { epochs: 4, lr: 0.05, batchSize: 32, augment: false, schedule: 'constant' },
+    seed: 2,
+    device: D,
+    ...compute,
+  });
+}
+
 const formats: ModelMemoryFormat[] = ['contiguous', 'channelsLast'];
 for (const precision of precisions) {
   for (const memoryFormat of formats) {
@@ -134,17 +148,8 @@ for (const precision of precisions) {
       `a ResNet-20 learns on ${D} in ${precision} / ${memoryFormat}, weights float32, no tensor left`,
       { skip },
       () => {
-        const data = syntheticPair({ train: 256, test: 128, size: 16, seed: 3 });
         const before = memory().tensors;
-        const result = train({
-          architecture: { name: 'resnet20', options: { inChannels: 1, numClasses: 4 } },
-          data,
-          options: { epochs: 4, lr: 0.05, batchSize: 32, augment: false, schedule: 'constant' },
-          seed: 2,
-          device: D,
-          precision,
-          memoryFormat,
-        });
+        const result = trainResnet({ precision, memoryFormat });
         assert.deepEqual(result.compute, resolveCompute(D, { precision, memoryFormat }));
         const losses = result.history.steps.map((s) => s.loss);
         // Under fp16-mixed the loss scaler may skip early steps; their losses are still recorded.
@@ -176,14 +181,8 @@ test(
   { skip },
   () => {
     const precision = precisions[precisions.length - 1];
-    const data = syntheticPair({ train: 256, test: 128, size: 16, seed: 3 });
-    const original = train({
-      architecture: { name: 'resnet20', options: { inChannels: 1, numClasses: 4 } },
-      data,
-      options: { epochs: 4, lr: 0.05, batchSize: 32, augment: false, schedule: 'constant' },
-      seed: 2,
-      device: D,
-    }).model;
+    const data = synthetic();
+    const original = trainResnet({}).model;
     const split = makeSplit({ train: data.train, testSize: 128, forgetSpec: 'class:0', seed: 0 });
     const result = unlearn({
       model: original,
@@ -195,7 +194,7 @@ test(
       precision,
     });
     const acc = result.metrics.accuracy;
-    // The original classifies every image (CPU: forget 0.22 / retain 1.0 after, fp32 and bf16).
+    // The original classifies every image; after, on the CPU in bf16: forget 0.30, retain 1.0.
     assert.ok(acc.forget <= 0.5 && acc.retain >= 0.9, `forget ${acc.forget}, retain ${acc.retain}`);
     const state = result.model.stateDict();
     const file = decodeSafetensors(encodeSafetensors(state), 'srfl.safetensors');

@@ -65,6 +65,7 @@ lib=${TORCH_LIB:-$torch_dir/lib}
 log "PyTorch $torch_version (headers $inc, libraries $lib, C++11 ABI $abi)"
 
 # node-gyp is not there either: one g++ call with binding.gyp's flags.
+command -v g++ >/dev/null || { log "no g++ on this machine (nvcc's host compiler is needed)"; exit 1; }
 cuda_libs=()
 [ -f "$lib/libtorch_cuda.so" ] && cuda_libs=(-ltorch_cuda -lc10_cuda)
 mkdir -p native/build/Release

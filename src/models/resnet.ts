@@ -4,7 +4,15 @@
  * CIFAR ResNets `resnet20/32/44/56` (three stages of widths 16/32/64, named layer1..layer3 so that
  * "the first two stages" means the same in every model).
  */
-import { BatchNorm2d, Conv2d, Identity, Linear, MaxPool2d, Sequential } from '../nn/layers.js';
+import {
+  BatchNorm2d,
+  Conv2d,
+  convBatchNorm,
+  Identity,
+  Linear,
+  MaxPool2d,
+  Sequential,
+} from '../nn/layers.js';
 import { Module } from '../nn/module.js';
 import { noGrad, Tensor } from '../tensor/index.js';
 
@@ -62,10 +70,8 @@ export class BasicBlock extends Module implements Block {
   }
 
   forward(x: Tensor): Tensor {
-    let out = this.conv1.forward(x);
-    out = then(out, this.bn1.forward(out)).relu_();
-    out = then(out, this.conv2.forward(out));
-    out = then(out, this.bn2.forward(out));
+    let out = convBatchNorm(this.conv1, this.bn1, x).relu_();
+    out = then(out, convBatchNorm(this.conv2, this.bn2, out));
     return addShortcut(out, x, this.downsample).relu_();
   }
 }
@@ -92,12 +98,9 @@ export class Bottleneck extends Module implements Block {
   }
 
   forward(x: Tensor): Tensor {
-    let out = this.conv1.forward(x);
-    out = then(out, this.bn1.forward(out)).relu_();
-    out = then(out, this.conv2.forward(out));
-    out = then(out, this.bn2.forward(out)).relu_();
-    out = then(out, this.conv3.forward(out));
-    out = then(out, this.bn3.forward(out));
+    let out = convBatchNorm(this.conv1, this.bn1, x).relu_();
+    out = then(out, convBatchNorm(this.conv2, this.bn2, out)).relu_();
+    out = then(out, convBatchNorm(this.conv3, this.bn3, out));
     return addShortcut(out, x, this.downsample).relu_();
   }
 }
@@ -173,8 +176,7 @@ export class ResNet extends Module {
 
   /** Features before the classifier: the pooled output of the last stage. */
   features(x: Tensor): Tensor {
-    let out = this.conv1.forward(x);
-    out = then(out, this.bn1.forward(out)).relu_();
+    let out = convBatchNorm(this.conv1, this.bn1, x).relu_();
     out = then(out, this.maxpool.forward(out));
     for (const stage of this.stages) out = then(out, stage.forward(out));
     out = then(out, out.mean([2, 3]));

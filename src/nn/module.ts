@@ -100,6 +100,12 @@ export abstract class Module {
     };
   }
 
+  /** Whether `registerForwardHook` has hooks installed on this instance. */
+  hasForwardHooks(): boolean {
+    const hooks = (this as { _forwardHooks?: ForwardHook[] })._forwardHooks;
+    return hooks !== undefined && hooks.length > 0;
+  }
+
   /** Registers a parameter (made a kept leaf that requires grad) and returns it. */
   protected registerParameter(name: string, value: Tensor | null): Tensor {
     if (value !== null) {

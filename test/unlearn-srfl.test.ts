@@ -2,9 +2,19 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { makeSplit } from '../src/data/index.js';
-import { manualSeed, memory, tensor, tidy, type Tensor } from '../src/tensor/index.js';
+import {
+  cat,
+  dispose,
+  manualSeed,
+  memory,
+  randn,
+  tensor,
+  tidy,
+  type Tensor,
+} from '../src/tensor/index.js';
 import { train, unlearn } from '../src/unlearn/api.js';
-import { drawShifts, rollRows, srflLoss } from '../src/unlearn/methods/srfl.js';
+import { drawShifts, rollRows, srflLoss, studentLogits } from '../src/unlearn/methods/srfl.js';
+import { resnet20 } from '../src/models/index.js';
 import { srflPublishedLoss } from '../src/unlearn/methods/srfl-published.js';
 import { Rng } from '../src/util/rng.js';
 import { syntheticPair } from './unlearn-helpers.js';
@@ -195,4 +205,33 @@ test('class forgetting with sRFL drives the forgotten class down while retain ac
   assert.ok((r.metrics.perClass!.test[2] ?? 1) < 0.2);
   r.model.dispose();
   trained.model.dispose();
+});
+
+test('the student runs both batches in one forward pass in eval mode (same logits within 1e-5), two in training mode', () => {
+  manualSeed(21);
+  const model = resnet20({ inChannels: 1, numClasses: 10 });
+  tidy(() => model.forward(randn([16, 1, 28, 28]))); // running statistics of its own
+  const forget = randn([5, 1, 28, 28]);
+  const retain = randn([7, 1, 28, 28]);
+  const separately = (): Tensor[] => tidy(() => [model.forward(forget), model.forward(retain)]);
+  const jointly = (): Tensor[] =>
+    tidy(() => {
+      const s = studentLogits(model, forget, retain);
+      return [s.forget.clone(), s.retain.clone()];
+    });
+  const maxDiff = (a: Tensor, b: Tensor): number => tidy(() => a.sub(b).abs().max().item());
+  model.eval();
+  const [f1, r1] = separately();
+  const [f2, r2] = jointly();
+  assert.deepEqual([f2.shape, r2.shape], [f1.shape, r1.shape]);
+  assert.ok(maxDiff(f1, f2) < 1e-5 && maxDiff(r1, r2) < 1e-5);
+  // In training mode each batch has its own statistics: one pass over both would differ.
+  model.train();
+  const [f3, r3] = separately();
+  const [f4, r4] = jointly();
+  assert.equal(maxDiff(f3, f4) + maxDiff(r3, r4), 0);
+  const both = tidy(() => model.forward(cat([forget, retain])).narrow(0, 0, 5));
+  assert.ok(maxDiff(both, f3) > 1e-3, 'a joint pass in training mode would change the logits');
+  dispose([f1, r1, f2, r2, f3, r3, f4, r4, both, forget, retain]);
+  model.dispose();
 });

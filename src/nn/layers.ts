@@ -6,6 +6,7 @@
 import {
   F,
   empty,
+  isAutocastEnabled,
   isGradEnabled,
   noGrad,
   ones,
@@ -198,33 +199,40 @@ export class BatchNorm2d extends Module {
 }
 
 /**
- * `bn(conv(x))`. A batch norm in eval mode is an affine map per channel, so under autograd it is
- * folded into the convolution: one convolution with weight `W·s` and bias `β + (c − μ)·s`, where
- * `s = γ/√(σ² + ε)` and `c` is the convolution's bias (0 without), computed from the parameters on
- * every call so that their gradients flow (PyTorch Inductor's `efficient_conv_bn_eval`, after
- * "Tune-Mode ConvBN Blocks", arXiv 2305.11624). It saves the norm's forward and backward passes
- * over the activations: 12% of an sRFL step, whose student trains in eval mode (README,
- * Benchmarks). In training mode (batch statistics) there is nothing to fold. Without autograd
- * (prediction) the two layers run as written: folded they were no faster there, and predictions
- * keep PyTorch's exact operations; so do layers with forward hooks. Equal up to float rounding.
+ * `bn(conv(x))`, where it is faster with the norm folded into the convolution: an eval-mode norm
+ * (running statistics) under autograd and autocast. There the norm's own passes over the
+ * activations cost 12% of an sRFL step (bf16 channels-last on the CPU; its student trains in eval
+ * mode; README, Benchmarks), and `foldedConvBatchNorm` saves them. Everywhere else the two layers
+ * run as written, as in PyTorch: in training mode there is nothing to fold; in float32 the fold
+ * measured no faster (182.8 against 182.6 ms for the same step), nor without autograd
+ * (prediction: 20.1 against 20.2 ms at batch 128, bf16), so those results stay bit for bit what
+ * they were; and a layer with a forward hook must produce its own output.
  */
 export function convBatchNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor {
   const fold =
     !bn.training &&
     bn.trackRunningStats &&
     isGradEnabled() &&
-    // A hook must see its layer's own output.
+    isAutocastEnabled(x.device) &&
     !conv.hasForwardHooks() &&
     !bn.hasForwardHooks();
-  if (!fold) {
-    const y = conv.forward(x);
-    const out = bn.forward(y);
-    y.dispose();
-    return out;
-  }
+  if (fold) return foldedConvBatchNorm(conv, bn, x);
+  const y = conv.forward(x);
+  const out = bn.forward(y);
+  y.dispose();
+  return out;
+}
+
+/**
+ * An eval-mode `bn(conv(x))` as one convolution: weight `W·s` and bias `β + (c − μ)·s`, where
+ * `s = γ/√(σ² + ε)` and `c` is the convolution's bias (0 without), computed from the parameters on
+ * every call so that their gradients flow (PyTorch Inductor's `efficient_conv_bn_eval`, after
+ * "Tune-Mode ConvBN Blocks", arXiv 2305.11624). Equal to the two layers up to float rounding.
+ */
+export function foldedConvBatchNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor {
   if (bn.numFeatures !== conv.outChannels) {
     throw new TensorArgumentError(
-      `convBatchNorm: the batch norm has ${bn.numFeatures} features but the convolution ${conv.outChannels} output channels`,
+      `foldedConvBatchNorm: the batch norm has ${bn.numFeatures} features but the convolution ${conv.outChannels} output channels`,
     );
   }
   return tidy(() => {

@@ -4,6 +4,7 @@ import type { TensorBatch } from '../models/predict.js';
 import type { Module } from '../nn/module.js';
 import { prepareModel } from '../models/precision.js';
 import type { MethodContext } from './types.js';
+import { gatherRows } from '../util/rows.js';
 
 /**
  * The original model's eval-mode logits on `batch`. Without augmentation they were computed once
@@ -12,13 +13,8 @@ import type { MethodContext } from './types.js';
 export function teacherLogits(ctx: MethodContext, teacher: Module, batch: TensorBatch): Tensor {
   const cache = ctx.originalTrainLogits;
   if (cache) {
-    const c = ctx.numClasses;
-    const rows = new Float32Array(batch.size * c);
-    for (let i = 0; i < batch.size; i++) {
-      const k = batch.indices[i];
-      rows.set(cache.subarray(k * c, (k + 1) * c), i * c);
-    }
-    return tensor(rows, [batch.size, c], { device: ctx.device });
+    const rows = gatherRows(cache, batch.indices, ctx.numClasses);
+    return tensor(rows, [batch.size, ctx.numClasses], { device: ctx.device });
   }
   return noGrad(() => teacher.forward(batch.x));
 }

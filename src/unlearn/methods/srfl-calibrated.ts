@@ -59,6 +59,7 @@ import { toMemoryFormat } from '../../models/precision.js';
 import { predictIndices, type Predictions } from '../../models/predict.js';
 import { deriveSeed } from '../../util/rng.js';
 import { OptionError } from '../../util/errors.js';
+import { gatherRows } from '../../util/rows.js';
 import { frozenTeacher } from '../teacher.js';
 import type { MethodContext, MethodRun, StepInput, StepOutput, UnlearnMethod } from '../types.js';
 import { distill, srflLogits, SRFL_DEFAULTS, validateShifts, type SrflOptions } from './srfl.js';
@@ -214,7 +215,7 @@ export function absentClassConfidence(
 ): Float64Array {
   const others = Array.from(labels.keys()).filter((i) => labels[i] !== c);
   const towardC = new Int32Array(others.length).fill(c);
-  return logitConfidence(selectRows(logits, others, numClasses), towardC, numClasses).filter(
+  return logitConfidence(gatherRows(logits, others, numClasses), towardC, numClasses).filter(
     (v) => v < 0,
   );
 }
@@ -249,7 +250,7 @@ export function forgetTargets(
   fill(
     all.filter((i) => !gone.has(forget.labels[i])),
     logitConfidence(
-      selectRows(val.logits, keptVal, numClasses),
+      gatherRows(val.logits, keptVal, numClasses),
       Int32Array.from(keptVal, (i) => val.labels[i]),
       numClasses,
     ),
@@ -261,15 +262,6 @@ export function forgetTargets(
       absentClassConfidence(val.logits, val.labels, c, numClasses),
       `classes other than the forgotten class ${c}`,
     );
-  return out;
-}
-
-/** The rows `indices` of row-major `[n, numClasses]` logits. */
-function selectRows(logits: Float32Array, indices: number[], numClasses: number): Float32Array {
-  const out = new Float32Array(indices.length * numClasses);
-  indices.forEach((i, r) =>
-    out.set(logits.subarray(i * numClasses, (i + 1) * numClasses), r * numClasses),
-  );
   return out;
 }
 
@@ -494,7 +486,7 @@ function heldOutStream(
       return {
         x,
         teacher: tensor(
-          selectRows(
+          gatherRows(
             val.logits,
             Array.from(b.indices, (k) => rowOf.get(k)!),
             c,

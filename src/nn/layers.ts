@@ -162,7 +162,6 @@ export class BatchNorm2d extends Module {
       throw new TensorArgumentError(
         `BatchNorm2d: expected input [N, C, H, W] but received [${x.shape}]`,
       );
-    const useBatchStats = this.training || !this.trackRunningStats;
     let momentum = this.momentum ?? 0;
     if (this.training && this.trackRunningStats) {
       const tracked = this.buffer('num_batches_tracked') as Tensor;
@@ -172,10 +171,15 @@ export class BatchNorm2d extends Module {
     return F.batchNorm(x, this.buffer('running_mean'), this.buffer('running_var'), {
       weight: this.param('weight'),
       bias: this.param('bias'),
-      training: useBatchStats,
+      training: this.usesBatchStats,
       momentum,
       eps: this.eps,
     });
+  }
+
+  /** Whether `forward` normalizes by the batch's own statistics (training mode, or none kept). */
+  get usesBatchStats(): boolean {
+    return this.training || !this.trackRunningStats;
   }
 
   /**
@@ -210,8 +214,7 @@ export class BatchNorm2d extends Module {
  */
 export function convBatchNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor {
   const fold =
-    !bn.training &&
-    bn.trackRunningStats &&
+    !bn.usesBatchStats &&
     isGradEnabled() &&
     isAutocastEnabled(x.device) &&
     !conv.hasForwardHooks() &&

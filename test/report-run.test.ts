@@ -437,9 +437,15 @@ test('the demo report puts the run next to its baselines, each read against the 
     oracle: oracle.accuracy,
   });
   assert.match(html, /<h2>Next to the baselines<\/h2>/);
-  assert.match(html, /srfl \(this run\)<\/th>.*<td>over-forgot<\/td>/);
-  assert.match(html, /finetune<\/th>.*<td>under-forgot<\/td>/);
-  assert.match(html, /neggrad\+<\/th>.*<td>matched<\/td>/);
+  assert.match(
+    html,
+    /srfl \(this run\)<\/th>.*<td>over-forgot \(forget acc\. −42\.6 pts, MIA-efficacy \+54\.0 pts\)<\/td>/,
+  );
+  assert.match(
+    html,
+    /finetune<\/th>.*<td>under-forgot \(forget acc\. \+11\.4 pts, MIA-efficacy −16\.0 pts\)<\/td>/,
+  );
+  assert.match(html, /neggrad\+<\/th>.*<td>forgot like retraining<\/td>/);
   // The seed's figure gets the oracle's forget accuracy as its target line.
   const data = JSON.parse(
     /<script type="application\/json" id="lethe-data">(.*?)<\/script>/s.exec(html)![1],

@@ -14,7 +14,15 @@ import {
   type Tensor,
 } from '../src/tensor/index.js';
 import { train, unlearn } from '../src/unlearn/api.js';
-import { drawShifts, rollRows, srflLoss, studentLogits } from '../src/unlearn/methods/srfl.js';
+import {
+  drawShifts,
+  rollRows,
+  SRFL_DEFAULTS,
+  srflLoss,
+  studentLogits,
+} from '../src/unlearn/methods/srfl.js';
+import { SRFL_TUNED_DEFAULTS } from '../src/unlearn/methods/srfl-tuned.js';
+import { getMethod } from '../src/unlearn/registry.js';
 import { resnet20 } from '../src/models/index.js';
 import { srflPublishedLoss } from '../src/unlearn/methods/srfl-published.js';
 import { Rng } from '../src/util/rng.js';
@@ -60,6 +68,50 @@ test('sRFL loss (the seed) equals PyTorch for fixed logits, every shift, tempera
       `shift ${c.shift} T ${c.temperature}: ${value} vs ${c.loss}`,
     );
   }
+});
+
+test("srfl's defaults are the seed's loss as written: every weight 1, T 1, shifts ±1 per batch, layer1/layer2", () => {
+  assert.equal(getMethod('srfl').defaults, SRFL_DEFAULTS);
+  const { forgetWeight, cosineWeight, retainWeight, temperature, shifts, perSample, trainable } =
+    SRFL_DEFAULTS;
+  assert.deepEqual(
+    { forgetWeight, cosineWeight, retainWeight, temperature, shifts, perSample, trainable },
+    {
+      forgetWeight: 1,
+      cosineWeight: 1,
+      retainWeight: 1,
+      temperature: 1,
+      shifts: [-1, 1],
+      perSample: false,
+      trainable: ['layer1.', 'layer2.'],
+    },
+  );
+  // At those defaults the loss is PyTorch's KL(rolled) − cos + KL(retain) with weights 1 (the
+  // fixture's cases computed by scripts/fixtures with torch.nn.KLDivLoss and F.cosine_similarity).
+  const seedCases = fx.cases.filter(
+    (k) => k.variant === 'srfl' && k.temperature === 1 && k.weights!.every((w) => w === 1),
+  );
+  assert.equal(seedCases.length, 2);
+  for (const c of seedCases) {
+    const value = tidy(() =>
+      srflLoss(
+        { forget: t(fx.studentForget), retain: t(fx.studentRetain) },
+        { rolledForget: rollRows(t(fx.teacherForget), [c.shift]), retain: t(fx.teacherRetain) },
+        SRFL_DEFAULTS,
+      ).item(),
+    );
+    assert.ok(Math.abs(value - c.loss) < 1e-10, `shift ${c.shift}: ${value} vs ${c.loss}`);
+  }
+  // The tuned variant differs from the seed's defaults in the retain weight alone.
+  assert.equal(getMethod('srfl-tuned').defaults, SRFL_TUNED_DEFAULTS);
+  const tuned = SRFL_TUNED_DEFAULTS as unknown as Record<string, unknown>;
+  const differing = Object.keys(tuned).filter(
+    (k) =>
+      JSON.stringify(tuned[k]) !==
+      JSON.stringify((SRFL_DEFAULTS as unknown as Record<string, unknown>)[k]),
+  );
+  assert.deepEqual(differing, ['retainWeight']);
+  assert.equal(tuned.retainWeight, 3);
 });
 
 test('sRFL published loss equals PyTorch, with and without class weights', () => {
@@ -169,7 +221,7 @@ test('an sRFL run trains only layer1/layer2 (frozen parameters bit-identical) an
   trained.model.dispose();
 });
 
-test('class forgetting with sRFL drives the forgotten class down while retain accuracy holds', () => {
+test('class forgetting with srfl-tuned (retain weight 3) drives the forgotten class down while retain accuracy holds', () => {
   const data = syntheticPair({ train: 400, test: 200 });
   manualSeed(0);
   const trained = train({
@@ -188,7 +240,7 @@ test('class forgetting with sRFL drives the forgotten class down while retain ac
     model: trained.model,
     data,
     split,
-    method: 'srfl',
+    method: 'srfl-tuned',
     options: { batchSize: 32, epochs: 3, lr: 0.01 },
     seed: 0,
   });

@@ -372,6 +372,7 @@ const COMMANDS: Record<string, Command> = {
         console.log(
           `${positionals[i]}: simple MIA ${m.mia!.simple.toFixed(3)}  MIA-efficacy ${m.mia!.efficacy.toFixed(3)}  Avg Gap ${m.gap!.avg.toFixed(3)}  time ${m.timeRatio!.toFixed(2)}x retrain${m.neurips ? `  NeurIPS F ${m.neurips.forgettingQuality.toFixed(3)} score ${m.neurips.score.toFixed(3)}` : ''}`,
         );
+        if (m.verdict) console.log(`  verdict: ${m.verdict.label}`);
       });
     },
   },
@@ -736,8 +737,9 @@ const COMMANDS: Record<string, Command> = {
     description: [
       "The seed's story on the seed's scenario: a ResNet-20 that memorized 5,000 Fashion-MNIST images, a",
       'random 10% of them to forget. Trains the original and the retrain oracle (once; cached), unlearns',
-      'with sRFL, two baselines (finetune, neggrad+) and sRFL that stops where retraining would',
-      '(srfl-calibrated), and reports whether each under-forgot, matched or over-forgot the oracle,',
+      "with sRFL (the seed's loss as written), srfl-tuned (retain weight 3), two baselines (finetune,",
+      'neggrad+) and sRFL that stops where retraining would (srfl-calibrated), and gives each the',
+      'verdict against the oracle (forgot like retraining, under-forgot, over-forgot, damaged the model),',
       "next to the seed's forget/retain accuracy curves.",
       '--scenario class-forgetting tells the other story: one whole class forgotten.',
     ].join('\n'),
@@ -758,7 +760,7 @@ const COMMANDS: Record<string, Command> = {
       baselines: {
         type: 'string',
         description: "methods to run beside it, one epoch each ('' for none)",
-        default: 'finetune,neggrad+,srfl-calibrated',
+        default: 'srfl-tuned,finetune,neggrad+,srfl-calibrated',
         placeholder: 'ids',
       },
       'no-oracle': {

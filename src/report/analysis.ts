@@ -3,7 +3,8 @@
  * disagree, and whether the run looks like unlearning when held against the retrain oracle.
  * Pure functions of {@link RunMetrics}, so they are tested on hand-made numbers.
  */
-import type { Accuracies, RunMetrics, StepRecord } from '../run/metrics.js';
+import { judge, VERDICT_MARGINS } from '../eval/verdict.js';
+import type { Accuracies, RunMetrics, StepRecord, Verdict } from '../run/metrics.js';
 import { formatFixed, formatPercent, formatPoints } from './html.js';
 
 /** Defaults for {@link findAccuracyDisagreements}. */
@@ -115,8 +116,8 @@ export interface ForgetGapReading {
   inferred: boolean;
 }
 
-/** A gap below this (3 pp) counts as "close to the oracle". */
-export const CLOSE_TO_ORACLE = 0.03;
+/** A gap below this (3 pp) counts as "close to the oracle" (the verdict's forget margin). */
+export const CLOSE_TO_ORACLE = VERDICT_MARGINS.forget;
 /** A simple-MIA accuracy further than this from 0.5 means D_f can be told from test data. */
 export const MIA_DETECTABLE = 0.05;
 
@@ -161,6 +162,21 @@ function isSingleClassForget(metrics: RunMetrics): boolean {
 }
 
 /**
+ * The run's verdict: the one recorded in its metrics, else the rule applied to the oracle's
+ * accuracies given (or recorded); undefined without an oracle.
+ */
+export function verdictOf(metrics: RunMetrics, oracle?: Accuracies): Verdict | undefined {
+  if (metrics.verdict) return metrics.verdict;
+  const accuracy = oracle ?? metrics.oracle?.accuracy;
+  if (!accuracy) return undefined;
+  return judge({
+    accuracy: metrics.accuracy,
+    miaEfficacy: metrics.mia?.efficacy,
+    oracle: { accuracy, miaEfficacy: metrics.oracle?.mia.efficacy },
+  });
+}
+
+/**
  * One honest sentence on whether the run forgot, from whatever of gap / MIA / NeurIPS / time the
  * metrics hold; `undefined` when they hold none of them.
  */
@@ -186,8 +202,35 @@ export function unlearningVerdict(metrics: RunMetrics, oracle?: Accuracies): str
         : `simple MIA ${formatFixed(simple, 3)}, retrain oracle ${formatFixed(oracleSimple, 3)}`;
   const oracleWord = reading?.inferred ? '≈' : '';
 
+  const verdict = verdictOf(metrics, oracle);
+  const damage = verdict?.findings.filter((f) => f.outcome === 'damaged-the-model') ?? [];
+  const miaFinding = verdict?.findings.find((f) => f.measure === 'mia-efficacy');
+  const miaEfficacyText = miaFinding
+    ? `MIA-efficacy ${formatPercent(miaFinding.value, 1)} against the oracle's ${formatPercent(miaFinding.oracle, 1)} says it ${miaFinding.outcome === 'over-forgot' ? 'over-forgot' : 'under-forgot'}`
+    : '';
+
   let head: string;
-  if (reading) {
+  if (damage.length > 0) {
+    // Damage leads, whatever forget accuracy says: a model that lost what it should keep does not
+    // behave like a retrained one.
+    const lost = damage
+      .map(
+        (f) =>
+          `${f.measure} accuracy ${formatPercent(f.value, 1)} is ${formatPoints(Math.abs(f.difference)).replace(/^[+−±]/, '')} below the retrain oracle's (${formatPercent(f.oracle, 1)})`,
+      )
+      .join(' and ');
+    head = `Damaged the model: ${lost}`;
+    if (reading) {
+      const vs = `the oracle's (${reading.inferred ? '≈' : ''}${formatPercent(reading.oracleForget, 1)})`;
+      head +=
+        reading.direction === 'close'
+          ? `; forget accuracy ${formatPercent(fa, 1)} sits near ${vs}, but because the model lost accuracy everywhere, not because it forgot D_f alone`
+          : reading.direction === 'over'
+            ? `; it also over-forgot: forget accuracy ${formatPercent(fa, 1)} is below ${vs}`
+            : `; and it under-forgot: forget accuracy ${formatPercent(fa, 1)} is above ${vs}`;
+    }
+    if (miaEfficacyText) head += `; ${miaEfficacyText}`;
+  } else if (reading) {
     const pts = formatPoints(Math.abs(fa - reading.oracleForget)).replace(/^[+−±]/, '');
     const vs = `the retrain oracle's (${oracleWord}${formatPercent(reading.oracleForget, 1)})`;
     if (reading.direction === 'over') {
@@ -205,7 +248,9 @@ export function unlearningVerdict(metrics: RunMetrics, oracle?: Accuracies): str
           ? ` (${miaText})`
           : '';
     } else {
-      head = `Close to retraining on forget accuracy: ${formatPercent(fa, 1)} against ${vs}`;
+      head = miaEfficacyText
+        ? `Forget accuracy ${formatPercent(fa, 1)} is close to ${vs}, but ${miaEfficacyText}`
+        : `Close to retraining on forget accuracy: ${formatPercent(fa, 1)} against ${vs}`;
       head += detectable
         ? oracleSimple === undefined
           ? `, but D_f is still distinguishable from test data (${miaText})`
@@ -241,36 +286,10 @@ export function unlearningVerdict(metrics: RunMetrics, oracle?: Accuracies): str
   return tail.length > 0 ? `${head}; ${tail.join('; ')}.` : `${head}.`;
 }
 
-/** An MIA-efficacy within this (5 points) of the oracle's counts as matching it. */
-export const MIA_EFFICACY_CLOSE = 0.05;
+/** An MIA-efficacy within this (5 points) of the oracle's counts as matching it (the verdict's). */
+export const MIA_EFFICACY_CLOSE = VERDICT_MARGINS.mia;
 
-/** On which side of the retrain oracle a run fell, by one measure. */
-export type OracleSide = 'over-forgot' | 'matched' | 'under-forgot';
-
-/**
- * Where a run sits against the retrain oracle, by forget accuracy (lower than the oracle's is
- * over-forgetting) and by MIA-efficacy (a larger share of D_f taken for non-members than the
- * oracle's is over-forgetting); undefined without an oracle.
- */
-export function oracleSides(
-  metrics: RunMetrics,
-): { forget: OracleSide; mia?: OracleSide } | undefined {
-  const o = metrics.oracle;
-  if (!o) return undefined;
-  const side = (diff: number, close: number): OracleSide =>
-    Math.abs(diff) <= close ? 'matched' : diff > 0 ? 'over-forgot' : 'under-forgot';
-  return {
-    forget: side(o.accuracy.forget - metrics.accuracy.forget, CLOSE_TO_ORACLE),
-    ...(metrics.mia && Number.isFinite(o.mia.efficacy)
-      ? { mia: side(metrics.mia.efficacy - o.mia.efficacy, MIA_EFFICACY_CLOSE) }
-      : {}),
-  };
-}
-
-/** {@link oracleSides} in a few words: `over-forgot (forget acc.), matched (MIA)`. */
+/** The run's verdict in a few words (`damaged the model (retain acc. −11.5 pts)`); '' without an oracle. */
 export function oracleSidesText(metrics: RunMetrics): string {
-  const s = oracleSides(metrics);
-  if (!s) return '';
-  if (!s.mia || s.mia === s.forget) return `${s.forget}${s.mia ? '' : ' (forget acc.)'}`;
-  return `${s.forget} (forget acc.), ${s.mia} (MIA-efficacy)`;
+  return verdictOf(metrics)?.label ?? '';
 }

@@ -38,14 +38,15 @@ export function renderComparisonMarkdown(
   const present = new Set(metricKeys(comparison));
   const keys = columns.filter((k) => present.has(k));
   const seeds = [...new Set(comparison.entries.flatMap((e) => e.seeds))].sort((a, b) => a - b);
+  const verdicts = comparison.entries.some((e) => e.verdict);
   const lines = [
     `Forget ${comparison.forget} on ${comparison.data} (${comparison.model}); mean ± std over seeds ${seeds.join(', ')}.`,
     '',
-    `| method | ${keys.map(header).join(' | ')} |`,
-    `|---|${keys.map(() => '---:').join('|')}|`,
+    `| method | ${keys.map(header).join(' | ')} |${verdicts ? ' verdict (means vs the oracle) |' : ''}`,
+    `|---|${keys.map(() => '---:').join('|')}|${verdicts ? '---|' : ''}`,
     ...comparison.entries.map(
       (e) =>
-        `| ${e.method} | ${keys.map((k) => (e.metrics[k] ? formatMeanStd(k, e.metrics[k]) : '–')).join(' | ')} |`,
+        `| ${e.method} | ${keys.map((k) => (e.metrics[k] ? formatMeanStd(k, e.metrics[k]) : '–')).join(' | ')} |${verdicts ? ` ${e.verdict?.label ?? (e.method === 'retrain' ? 'the target' : '–')} |` : ''}`,
     ),
   ];
   return `${lines.join('\n')}\n`;

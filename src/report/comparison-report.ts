@@ -173,6 +173,22 @@ function betterHint(info: MetricInfo): string {
   }
 }
 
+/** Each method's verdict against the oracle (the rule of src/eval/verdict.ts, on the means). */
+function verdictSection(comparison: Comparison, oracle: string | undefined): string {
+  const judged = comparison.entries.filter((e) => e.method !== oracle && e.verdict);
+  if (judged.length === 0) return '';
+  const items = judged
+    .map(
+      (e) =>
+        `<li data-method="${escapeHtml(e.method)}" data-outcomes="${escapeHtml(e.verdict!.outcomes.join(' '))}"><code>${escapeHtml(e.method)}</code>: ${escapeHtml(e.verdict!.label)}</li>`,
+    )
+    .join('\n');
+  const m = judged[0].verdict!.margins;
+  return `<section id="verdicts"><h2>Verdict against the retrain oracle</h2><ul class="verdicts">
+${items}
+</ul><p class="note">On the mean over seeds. <em>Damaged the model</em>: retain or test accuracy more than ${(m.damage * 100).toFixed(0)} points below the oracle's; <em>over-forgot</em>: forget accuracy more than ${(m.forget * 100).toFixed(0)} points below the oracle's or MIA-efficacy more than ${(m.mia * 100).toFixed(0)} points above; <em>under-forgot</em> the other way; <em>forgot like retraining</em> only when none holds.</p></section>`;
+}
+
 /**
  * Renders a comparison of methods as a single self-contained HTML page: a table of mean ± std
  * over seeds for every metric, with the retrain oracle's row set apart and the best method per
@@ -261,6 +277,7 @@ ${rows}
 </tbody></table></div>
 <p class="note">Eval-mode accuracies on full sets; sample standard deviation over seeds.${oracle ? ` The first row is the retrain oracle; bold marks the best other method per column (closest to the oracle for accuracies and MIA, lowest gap and time, highest NeurIPS score).` : ` No retrain oracle (<code>${escapeHtml(oracleName)}</code>) in this comparison, so gaps cannot be judged against it.`}</p>
 </section>
+${verdictSection(comparison, oracle)}
 ${charts.length > 0 ? `<section id="charts"><h2>Charts</h2><div class="grid2">${charts.join('\n')}</div><p class="note">Error bars: ± one standard deviation over seeds.</p></section>` : ''}`;
 
   return renderPage({

@@ -4,6 +4,7 @@
  * the run's settings.
  */
 import type { Accuracies, PerClass, RunMetrics, StepRecord } from '../run/metrics.js';
+import { VERDICT_MARGINS } from '../eval/verdict.js';
 import { OptionError } from '../util/errors.js';
 import {
   type AccuracyDisagreement,
@@ -16,6 +17,7 @@ import {
   MIA_EFFICACY_CLOSE,
   smoothingWindow,
   unlearningVerdict,
+  verdictOf,
 } from './analysis.js';
 import {
   chartBox,
@@ -197,7 +199,7 @@ function peersSection(metrics: RunMetrics, peers: RunMetrics[]): string {
 ${oracleRow}
 ${row(metrics, `${metrics.method} (this run)`)}
 ${peers.map((p) => row(p, p.method)).join('\n')}
-</tbody></table><p class="note">Eval-mode accuracies on the full sets. A method <em>over-forgot</em> when its forget accuracy is more than ${formatPercent(CLOSE_TO_ORACLE, 0)} below the oracle's (or its MIA-efficacy more than ${formatPercent(MIA_EFFICACY_CLOSE, 0)} above), <em>under-forgot</em> the other way, and <em>matched</em> within those margins.</p></section>`;
+</tbody></table><p class="note">Eval-mode accuracies on the full sets. The verdict's rule: a method <em>damaged the model</em> when its retain or test accuracy is more than ${formatPercent(VERDICT_MARGINS.damage, 0)} below the oracle's; it <em>over-forgot</em> when its forget accuracy is more than ${formatPercent(CLOSE_TO_ORACLE, 0)} below the oracle's or its MIA-efficacy more than ${formatPercent(MIA_EFFICACY_CLOSE, 0)} above, <em>under-forgot</em> the other way, and <em>forgot like retraining</em> only when none of these holds.</p></section>`;
 }
 
 function didItForget(input: RunReportInput): string {
@@ -206,9 +208,10 @@ function didItForget(input: RunReportInput): string {
   if (!mia && !gap && !neurips && timeRatio === undefined) return '';
   const parts: string[] = ['<section id="did-it-forget"><h2>Did it forget?</h2>'];
   const verdict = unlearningVerdict(metrics, oracle);
+  const rule = verdictOf(metrics, oracle);
   if (verdict)
     parts.push(
-      `<div class="callout info verdict" id="verdict"><strong>Verdict</strong>${escapeHtml(verdict)}</div>`,
+      `<div class="callout info verdict" id="verdict"${rule ? ` data-outcomes="${escapeHtml(rule.outcomes.join(' '))}"` : ''}><strong>Verdict${rule ? `: ${escapeHtml(rule.label)}` : ''}</strong>${escapeHtml(verdict)}</div>`,
     );
   parts.push('<div class="grid2">');
 

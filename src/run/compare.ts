@@ -9,6 +9,7 @@
  */
 import { join, resolve } from 'node:path';
 import { meanStd } from '../eval/stats/index.js';
+import { judge } from '../eval/verdict.js';
 import { renderComparisonMarkdown, renderComparisonReport, writeReport } from '../report/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { LetheError, OptionError } from '../util/errors.js';
@@ -184,6 +185,28 @@ export function summarise(method: string, seeds: number[], runs: RunMetrics[]): 
 }
 
 /**
+ * The verdict on a method's mean accuracies and MIA-efficacy against the oracles' means (the rule
+ * of src/eval/verdict.ts, applied to the comparison's summary rather than to one seed).
+ */
+export function entryVerdict(
+  entry: ComparisonEntry,
+  oracle: ComparisonEntry,
+): ComparisonEntry['verdict'] {
+  const mean = (e: ComparisonEntry, key: string): number => e.metrics[key]?.mean ?? NaN;
+  const accuracy = (e: ComparisonEntry) => ({
+    forget: mean(e, 'accuracy.forget'),
+    retain: mean(e, 'accuracy.retain'),
+    test: mean(e, 'accuracy.test'),
+  });
+  if (![entry, oracle].every((e) => Number.isFinite(mean(e, 'accuracy.retain')))) return undefined;
+  return judge({
+    accuracy: accuracy(entry),
+    miaEfficacy: entry.metrics['mia.efficacy']?.mean,
+    oracle: { accuracy: accuracy(oracle), miaEfficacy: oracle.metrics['mia.efficacy']?.mean },
+  });
+}
+
+/**
  * Evaluates a plan's finished runs against its finished oracles and writes `comparison.json`,
  * `comparison.md` and `report.html`. Jobs that did not finish are listed under `failed`, with
  * their error and log (from `failures`, else from their recorded state); their methods are
@@ -222,6 +245,10 @@ export async function collect(
     entries.push(summarise(method, seedsOf(runs), metrics));
   }
   entries.unshift(summarise('retrain', seedsOf(oracles), oracleDirs.map(readMetrics)));
+  for (const entry of entries.slice(1)) {
+    const verdict = entryVerdict(entry, entries[0]);
+    if (verdict) entry.verdict = verdict;
+  }
   const original = readConfig(plan.original);
   const comparison: Comparison = {
     forget: plan.forget,

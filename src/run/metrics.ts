@@ -78,6 +78,30 @@ export interface Memorization {
   reached?: boolean;
 }
 
+/** One outcome of the verdict's rule (src/eval/verdict.ts). */
+export type VerdictOutcome =
+  'forgot-like-retraining' | 'under-forgot' | 'over-forgot' | 'damaged-the-model';
+
+/** One measure that fell outside its margin, and on which side. */
+export interface VerdictFinding {
+  outcome: Exclude<VerdictOutcome, 'forgot-like-retraining'>;
+  measure: 'forget' | 'mia-efficacy' | 'retain' | 'test';
+  value: number;
+  oracle: number;
+  /** value − oracle. */
+  difference: number;
+}
+
+/** The verdict against the retrain oracle: every outcome that holds, in words and by measure. */
+export interface Verdict {
+  outcomes: VerdictOutcome[];
+  /** `damaged the model (retain acc. −11.5 pts), over-forgot (MIA-efficacy +17.6 pts)`. */
+  label: string;
+  findings: VerdictFinding[];
+  /** The margins the rule applied (fractions). */
+  margins: { forget: number; mia: number; damage: number };
+}
+
 export interface RunMetrics {
   method: string;
   /** Eval-mode accuracies of the finished model on full sets. */
@@ -101,6 +125,8 @@ export interface RunMetrics {
   memorization?: Memorization;
   /** Retrain-time ratio: this run's seconds over the oracle's. */
   timeRatio?: number;
+  /** The verdict against the retrain oracle (src/eval/verdict.ts), when evaluated against one. */
+  verdict?: Verdict;
   /** The retrain oracle's accuracies and MIA, when the run was evaluated against one. */
   oracle?: { accuracy: Accuracies; mia: MiaResult; seconds: number; run: string };
 }
@@ -116,6 +142,8 @@ export interface ComparisonEntry {
   method: string;
   seeds: number[];
   metrics: Record<string, MeanStd>;
+  /** The verdict on the method's mean accuracies and MIA-efficacy against the oracles' means. */
+  verdict?: Verdict;
 }
 
 /** A job of a comparison's plan that did not finish: what went wrong and where its log is. */

@@ -22,6 +22,7 @@ import type { DatasetPair } from '../data/dataset.js';
 import { loadDataset } from '../data/registry.js';
 import { makeSplit, readSplit, type Split } from '../data/split.js';
 import { gapToOracle, membershipInference, neuripsEvaluation } from '../eval/evaluate.js';
+import { judge } from '../eval/verdict.js';
 import {
   accuracyOf,
   predictIndices,
@@ -638,6 +639,11 @@ export async function evaluateRuns(
     metrics.gap = gapToOracle({ accuracy: metrics.accuracy, mia }, oracle);
     metrics.timeRatio = metrics.seconds / oracle.seconds;
     metrics.oracle = oracle;
+    metrics.verdict = judge({
+      accuracy: metrics.accuracy,
+      miaEfficacy: mia.efficacy,
+      oracle: { accuracy: oracle.accuracy, miaEfficacy: oracle.mia.efficacy },
+    });
     evaluated.push({ dir, predictions: r.predictions, metrics });
   }
   if (evaluated.length >= 2 && oracleResults.length >= 2) {

@@ -3,6 +3,7 @@ import { OptionError } from '../util/errors.js';
 import { finetune, retrain } from './methods/supervised.js';
 import { srfl } from './methods/srfl.js';
 import { srflPublished } from './methods/srfl-published.js';
+import { srflTuned } from './methods/srfl-tuned.js';
 import { srflCalibrated } from './methods/srfl-calibrated.js';
 import { neggrad } from './methods/neggrad.js';
 import { neggradPlus } from './methods/neggrad-plus.js';
@@ -21,7 +22,7 @@ export function registerMethod<O extends LoopOptions>(method: UnlearnMethod<O>):
   METHODS.set(method.id, method as unknown as UnlearnMethod<LoopOptions>);
 }
 
-for (const m of [srfl, srflPublished, srflCalibrated, finetune, retrain])
+for (const m of [srfl, srflTuned, srflPublished, srflCalibrated, finetune, retrain])
   registerMethod(m as unknown as UnlearnMethod<LoopOptions>);
 for (const m of [neggrad, neggradPlus, randomLabel, badTeacher, scrub, salun, l1Sparse, ssd]) {
   registerMethod(m as unknown as UnlearnMethod<LoopOptions>);

@@ -3,6 +3,7 @@
  * Commands are declarative tables; each wraps the library API. User mistakes print one line;
  * bugs print their stack.
  */
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { readMetrics } from '../run/rundir.js';
 import { methodIds, getMethod } from '../unlearn/registry.js';
@@ -22,6 +23,11 @@ import { LetheError, OptionError } from '../util/errors.js';
 import {
   checkCompute,
   collect,
+  collectAudit,
+  planAudit,
+  renderAuditMarkdown,
+  runAudit,
+  type Audit,
   demo,
   evaluateRuns,
   planComparison,
@@ -139,6 +145,28 @@ function overrides(values: Parsed['values']): Record<string, unknown> {
   if (lr !== undefined) out.lr = lr;
   if (batchSize !== undefined) out.batchSize = batchSize;
   return out;
+}
+
+/** `--opt method.key=value` pairs, by method. */
+function perMethodOptions(values: Parsed['values']): Record<string, Record<string, unknown>> {
+  const perMethod: Record<string, Record<string, unknown>> = {};
+  for (const [key, value] of Object.entries(methodOverrides(values))) {
+    const dot = key.indexOf('.');
+    if (dot <= 0) throw new OptionError(`--opt ${key}: expected method.key=value`);
+    (perMethod[key.slice(0, dot)] ??= {})[key.slice(dot + 1)] = value;
+  }
+  return perMethod;
+}
+
+/** Prints an audit's table and where its files are; exit code 1 when a job failed. */
+function printAudit(audit: Audit, out: string): number {
+  process.stdout.write(renderAuditMarkdown(audit));
+  console.log(
+    `audit: ${join(out, 'audit.json')} (per example: examples.json, table: audit.md)${audit.wallSeconds !== undefined ? ` in ${audit.wallSeconds.toFixed(0)} s` : ''}`,
+  );
+  for (const f of audit.failed ?? [])
+    console.error(`lethe: job ${f.job} failed: ${f.error}${f.log ? ` (log: ${f.log})` : ''}`);
+  return audit.failed?.length ? 1 : 0;
 }
 
 /** Prints a comparison's table and where its files are; exit code 1 when a job failed. */
@@ -527,6 +555,9 @@ const COMMANDS: Record<string, Command> = {
       const collectDir = text(values, 'collect');
       if (collectDir) {
         const plan = readPlan(collectDir);
+        // The aggregation job of any plan (a Slurm dependency, a queue's parent job) comes here.
+        if (plan.kind === 'audit')
+          return printAudit(await collectAudit(plan, { onEvent: runReporter() }), plan.out);
         return printComparison(await collect(plan, { onEvent: runReporter() }), plan.out, started);
       }
       const executor = text(values, 'executor') ?? 'serial';
@@ -535,12 +566,7 @@ const COMMANDS: Record<string, Command> = {
       const c = compute(parsed);
       const out = String(values.out);
       const from = text(values, 'from');
-      const perMethod: Record<string, Record<string, unknown>> = {};
-      for (const [key, value] of Object.entries(methodOverrides(values))) {
-        const dot = key.indexOf('.');
-        if (dot <= 0) throw new OptionError(`--opt ${key}: expected method.key=value`);
-        (perMethod[key.slice(0, dot)] ??= {})[key.slice(dot + 1)] = value;
-      }
+      const perMethod = perMethodOptions(values);
       const planned = planComparison({
         ...c,
         ...(from !== undefined
@@ -623,6 +649,153 @@ const COMMANDS: Record<string, Command> = {
         out,
         started,
       );
+    },
+  },
+  audit: {
+    usage: 'lethe audit [--scenario memorized-fmnist] [--methods <ids>] [--shadows 16] --out <dir>',
+    description: [
+      'U-LiRA against retraining (Hayes et al. 2024): K shadow originals, each trained from its own seed',
+      'on its own sample of the scenario’s pool, each forgetting about half of an audit set with every',
+      'method and retrained without it; each shadow is in turn the held-out target of a per-example',
+      'likelihood-ratio attack fit on the others. Writes audit.json (attack accuracy with its 95% CI,',
+      'AUC, TPR at 1% and 5% FPR per method; the retrain row is the attack’s floor), examples.json',
+      '(which forget examples give each method away) and audit.md. Every training is a job of a plan:',
+      'the same command resumes, and --executor local runs jobs in parallel processes.',
+    ].join('\n'),
+    options: {
+      scenario: scenarioOption(DEFAULT_SCENARIO),
+      methods: {
+        type: 'string',
+        description: 'comma-separated method ids to audit (the retrain floor is always there)',
+        default: 'srfl,srfl-tuned,srfl-calibrated,finetune,neggrad+,salun',
+        placeholder: 'ids',
+      },
+      shadows: {
+        type: 'string',
+        description: 'shadow models, each the held-out target once (≥ 3; 16 or more to trust it)',
+        default: '16',
+        value: 'integer',
+        min: 3,
+        placeholder: 'k',
+      },
+      'audit-size': {
+        type: 'string',
+        description: "examples audited (default: twice the scenario's forget count)",
+        value: 'integer',
+        min: 2,
+        placeholder: 'n',
+      },
+      forget: {
+        type: 'string',
+        required: true,
+        description:
+          "the scenario's forget spec, random:<fraction|count> (default: the scenario's)",
+        placeholder: 'spec',
+      },
+      data: {
+        type: 'string',
+        required: true,
+        description: `${dataHelp}: the pool (default: the scenario's)`,
+        placeholder: 'spec',
+      },
+      model: {
+        type: 'string',
+        description: "architecture (default: the scenario's)",
+        default: 'resnet20',
+        placeholder: 'name',
+      },
+      'cifar-stem': { type: 'boolean', description: 'ResNet-18/34/50 with the CIFAR stem' },
+      variance: {
+        type: 'string',
+        description:
+          "the attack's spreads: 'global' (one per group, LiRA's advice under ~64 shadows) or 'per-example'",
+        choices: ['global', 'per-example'],
+        default: 'global',
+        placeholder: 'kind',
+      },
+      out: {
+        type: 'string',
+        description: 'audit directory',
+        default: 'runs/audit',
+        placeholder: 'dir',
+      },
+      opt: {
+        type: 'string',
+        multiple: true,
+        description: 'a method option, e.g. --opt srfl.lr=0.01',
+        placeholder: 'method.key=value',
+      },
+      plan: {
+        type: 'string',
+        description: 'write the plan of jobs into this directory (default <out>/plan)',
+        placeholder: 'dir',
+      },
+      collect: {
+        type: 'string',
+        description: "score a plan's finished runs into the audit files",
+        placeholder: 'plan-dir',
+      },
+      executor: {
+        type: 'string',
+        description: "where the jobs run: 'serial' (here, default) or 'local' (--jobs processes)",
+        choices: ['serial', 'local'],
+        placeholder: 'name',
+      },
+      jobs: {
+        type: 'string',
+        description: 'local: processes at once (threads divided between them)',
+        default: '2',
+        value: 'integer',
+        min: 1,
+        placeholder: 'k',
+      },
+    },
+    examples: [
+      'lethe audit --scenario memorized-fmnist --shadows 16 --out runs/audit --executor local --jobs 2',
+      'lethe audit --scenario memorized-fmnist --methods srfl,srfl-calibrated --shadows 16 --out runs/audit --precision bf16-mixed',
+      'lethe audit --collect runs/audit/plan',
+    ],
+    async run(parsed) {
+      const { values } = parsed;
+      const startedAt = Date.now();
+      const onEvent = runReporter({ onRun: (label) => `audit: running ${label}` });
+      const collectDir = text(values, 'collect');
+      if (collectDir) {
+        const plan = readPlan(collectDir);
+        return printAudit(await collectAudit(plan, { onEvent, startedAt }), plan.out);
+      }
+      const c = compute(parsed);
+      const out = String(values.out);
+      const planned = await planAudit({
+        ...c,
+        original: originalSpec(parsed, c, values['cifar-stem'] === true),
+        methods: String(values.methods).split(',').filter(Boolean),
+        shadows: numeric(values, 'shadows') ?? 16,
+        forget: String(values.forget),
+        ...(numeric(values, 'audit-size') !== undefined
+          ? { auditSize: numeric(values, 'audit-size') }
+          : {}),
+        out,
+        options: perMethodOptions(values),
+        variance: values.variance as 'global' | 'per-example',
+        ...scenarioOf(parsed),
+      });
+      const plan = writePlan(text(values, 'plan') ?? join(out, 'plan'), planned);
+      const executor = text(values, 'executor') ?? 'serial';
+      const jobs = numeric(values, 'jobs') ?? 2;
+      const ranWith = {
+        executor,
+        ...(executor === 'local' ? { jobs } : {}),
+        threads: c.threads ?? availableParallelism(),
+        precision: c.precision,
+      };
+      const audit =
+        executor === 'local'
+          ? await runLocal(plan, { jobs, threads: c.threads, onEvent }, (p, o) =>
+              collectAudit(p, { ...o, startedAt, ranWith }),
+            )
+          : await runAudit(plan, onEvent, { startedAt, ranWith });
+      return printAudit(audit, out);
     },
   },
   job: {

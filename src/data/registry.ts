@@ -14,6 +14,7 @@ import {
 import { type ImageFolderOptions, loadImageFolder } from './image-folder.js';
 import { loadMnistDir } from './idx.js';
 import { Rng, deriveSeed } from '../util/rng.js';
+import { complement, readIndexFile } from './split.js';
 
 /** Where Debian's `dataset-fashion-mnist` package installs Fashion-MNIST. */
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
@@ -38,7 +39,7 @@ export interface LoadDatasetOptions {
   imageFolder?: ImageFolderOptions;
 }
 
-/** A parsed `name[:path][,subset=<n>]` data set spec. */
+/** A parsed `name[:path][,subset=<n>][,exclude=<file>]` data set spec. */
 export interface DatasetSpec {
   name: DatasetName;
   path?: string;
@@ -47,14 +48,26 @@ export interface DatasetSpec {
    * protocol trains on a subset until the model memorizes it). The test set is kept whole.
    */
   subset?: number;
+  /**
+   * An index file (as `indices:` forget specs read) naming training images to leave out, counted
+   * in the training set that remains after `subset`; the rest keep their order. An audit's shadow
+   * models train on the scenario's pool less such a file.
+   */
+  exclude?: string;
 }
 
-/** Parses `name[:path][,subset=<n>]`, checking the name and the subset size. */
+/** Parses `name[:path][,subset=<n>][,exclude=<file>]`, checking the name and the subset size. */
 export function parseDatasetSpec(spec: string): DatasetSpec {
   if (typeof spec !== 'string' || spec.length === 0) {
     throw new OptionError(
-      `Expected a data set spec "name[:path][,subset=<n>]" for dataset but received ${JSON.stringify(spec)}`,
+      `Expected a data set spec "name[:path][,subset=<n>][,exclude=<file>]" for dataset but received ${JSON.stringify(spec)}`,
     );
+  }
+  const excluded = /,exclude=([^,]*)$/.exec(spec);
+  if (excluded) {
+    if (excluded[1] === '')
+      throw new OptionError(`Expected an index file after "exclude=" in data set spec "${spec}"`);
+    return { ...parseDatasetSpec(spec.slice(0, excluded.index)), exclude: excluded[1] };
   }
   const suffix = /,subset=([^,]*)$/.exec(spec);
   if (suffix) {
@@ -85,7 +98,9 @@ export function parseDatasetSpec(spec: string): DatasetSpec {
  * - `fashion-mnist[:dir]` (default dir {@link FASHION_MNIST_DIR}), `mnist:dir`: IDX files;
  * - `cifar10:dir` (`cifar-10-batches-bin`), `cifar100:dir` (`cifar-100-binary`);
  * - `image-folder:dir` (`dir/<class>/*.png|jpg|jpeg`, optionally under `train/` and `test/`);
- * - any of them with `,subset=<n>`: a fixed random subset of n training images.
+ * - any of them with `,subset=<n>`: a fixed random subset of n training images;
+ * - and then `,exclude=<file>`: those training images left out (an index file, counted after
+ *   the subset).
  *
  * @example
  * const { train, test } = await loadDataset('cifar10:/data/cifar-10-batches-bin');
@@ -95,15 +110,30 @@ export async function loadDataset(
   options: LoadDatasetOptions = {},
 ): Promise<DatasetPair> {
   const parsed = parseDatasetSpec(spec);
-  const pair = await loadWhole(parsed, options);
-  if (parsed.subset === undefined) return pair;
-  const n = pair.train.labels.length;
-  if (parsed.subset > n) {
-    throw new OptionError(
-      `Data set spec "${spec}" asks for a subset of ${parsed.subset} training images but the training set has ${n}`,
-    );
+  let pair = await loadWhole(parsed, options);
+  if (parsed.subset !== undefined) {
+    const n = pair.train.labels.length;
+    if (parsed.subset > n) {
+      throw new OptionError(
+        `Data set spec "${spec}" asks for a subset of ${parsed.subset} training images but the training set has ${n}`,
+      );
+    }
+    const keep = subsetIndices(n, parsed.subset);
+    pair = { train: trainRows(pair.train, keep, `subset ${parsed.subset}`), test: pair.test };
   }
-  return { train: trainSubset(pair.train, parsed.subset), test: pair.test };
+  if (parsed.exclude !== undefined) {
+    const n = pair.train.labels.length;
+    const drop = readIndexFile(parsed.exclude, n);
+    if (drop.length >= n)
+      throw new OptionError(
+        `Data set spec "${spec}" excludes all ${n} training images; at least one must remain`,
+      );
+    pair = {
+      train: trainRows(pair.train, complement(drop, n), `−${drop.length}`),
+      test: pair.test,
+    };
+  }
+  return pair;
 }
 
 /**
@@ -115,8 +145,12 @@ export function subsetIndices(total: number, size: number): Int32Array {
   return new Rng(deriveSeed(0, 'train-subset')).permutation(total).subarray(0, size).sort();
 }
 
-function trainSubset(ds: ImageDataset, size: number): ImageDataset {
-  const keep = subsetIndices(ds.labels.length, size);
+/**
+ * The training rows `keep` (sorted) of a data set, in order, as a data set of their own; the
+ * same rows of the training set a spec without `exclude=` names are `complement(drop, n)`.
+ */
+function trainRows(ds: ImageDataset, keep: Int32Array, what: string): ImageDataset {
+  const size = keep.length;
   const per = ds.shape[0] * ds.shape[1] * ds.shape[2];
   const images = new (ds.images.constructor as Uint8ArrayConstructor | Float32ArrayConstructor)(
     size * per,
@@ -127,7 +161,7 @@ function trainSubset(ds: ImageDataset, size: number): ImageDataset {
     labels[i] = ds.labels[k];
   });
   // The normalisation statistics stay the full set's, as the kit's transforms do.
-  return { ...ds, name: `${ds.name}[subset ${size}]`, images, labels };
+  return { ...ds, name: `${ds.name}[${what}]`, images, labels };
 }
 
 async function loadWhole(

@@ -98,3 +98,14 @@ export {
   type Scenario,
   type ScenarioRecord,
 } from './scenarios.js';
+export {
+  auditDesign,
+  collectAudit,
+  planAudit,
+  readAudit,
+  renderAuditMarkdown,
+  runAudit,
+  type Audit,
+  type AuditEntry,
+  type AuditInput,
+} from './audit.js';

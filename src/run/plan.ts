@@ -26,6 +26,21 @@ import { checkRunSpec, type RunSpec, type TrainSpec, type UnlearnSpec } from './
 export const PLAN_FILE = 'plan.json';
 const PLAN_FORMAT = 'lethe-plan/1';
 
+/**
+ * What jobs share: the original they start from and the split they unlearn, drawn once from a
+ * forget spec and seed into `<out>/split.json`. A comparison has one (the plan's own fields); an
+ * audit has one per shadow model.
+ */
+export interface PlanUnit {
+  /** The directory holding `split.json` (absolute). */
+  out: string;
+  /** The original's run directory (absolute). */
+  original: string;
+  forget: string;
+  /** The seed the split is drawn from. */
+  seed: number;
+}
+
 /** One run of a plan. */
 export interface PlanJob {
   /** `original`, `retrain/seed-0`, `srfl/seed-1`: the run directory under the comparison. */
@@ -39,9 +54,13 @@ export interface PlanJob {
   needs: string[];
   /** Where an executor writes the job's output. */
   log?: string;
+  /** The original and split this job uses, where they are not the plan's own (an audit's shadows). */
+  unit?: PlanUnit;
 }
 
 export interface Plan {
+  /** What the plan's aggregation makes: a comparison (default) or a membership audit. */
+  kind?: 'comparison' | 'audit';
   /** The comparison directory (absolute). */
   out: string;
   forget: string;
@@ -56,6 +75,8 @@ export interface Plan {
   jobs: PlanJob[];
   /** The aggregation runs after every job: evaluation and the comparison files. */
   aggregate: { needs: string[] };
+  /** An audit's settings, read by its aggregation (src/run/audit.ts). */
+  audit?: Record<string, unknown>;
   /** Where plan.json is (not stored in it). */
   dir?: string;
 }
@@ -188,30 +209,39 @@ export function checkReusable(dir: string, spec: UnlearnSpec): void {
   }
 }
 
+/** The original and split `job` uses: its own unit (an audit's shadow) or the plan's. */
+export function unitOf(plan: Plan, job: PlanJob): PlanUnit {
+  return (
+    job.unit ?? { out: plan.out, original: plan.original, forget: plan.forget, seed: plan.seed }
+  );
+}
+
 /**
- * Ensures what every job of a plan shares: the original (trained by the one job that gets the
- * lock first; the others wait for it) and the comparison's one split, drawn from the base seed.
- * Returns whether this call made the original (trained it, or copied it from the cache).
+ * Ensures what the jobs of a unit share: the original (trained by the one job that gets the lock
+ * first; the others wait for it) and the unit's one split, drawn from its seed. Returns whether
+ * this call made the original (trained it, or copied it from the cache).
  */
-async function prepare(plan: Plan, onEvent: RunEventHandler): Promise<boolean> {
-  const originalJob = plan.jobs.find((j) => j.spec.kind === 'train');
+async function prepare(plan: Plan, unit: PlanUnit, onEvent: RunEventHandler): Promise<boolean> {
+  const originalJob = plan.jobs.find(
+    (j) => j.spec.kind === 'train' && resolve(j.out) === resolve(unit.original),
+  );
   const splitMade = (): boolean => {
-    if (!existsSync(join(plan.out, 'split.json'))) return false;
-    const split = readSplit(plan.out);
-    if (split.forgetSpec !== plan.forget || split.seed !== plan.seed)
+    if (!existsSync(join(unit.out, 'split.json'))) return false;
+    const split = readSplit(unit.out);
+    if (split.forgetSpec !== unit.forget || split.seed !== unit.seed)
       throw new OptionError(
-        `${plan.out} holds a comparison of forget ${split.forgetSpec} (seed ${split.seed}); use another --out`,
+        `${unit.out} holds a split of forget ${split.forgetSpec} (seed ${split.seed}); use another --out`,
       );
     return true;
   };
   // Even the check that both are there is made under the lock: verifying the original while its
   // trainer commits it would race with that commit.
-  mkdirSync(plan.out, { recursive: true });
+  mkdirSync(unit.out, { recursive: true });
   return withLock(
-    join(plan.out, '.prepare.lock'),
+    join(unit.out, '.prepare.lock'),
     async (touch) => {
-      if (isCompleteRun(plan.original) && splitMade()) return false;
-      const made = !isCompleteRun(plan.original);
+      if (isCompleteRun(unit.original) && splitMade()) return false;
+      const made = !isCompleteRun(unit.original);
       if (originalJob)
         await ensureOriginal(originalJob.spec as TrainSpec, originalJob.out, {
           label: originalJob.label,
@@ -219,11 +249,11 @@ async function prepare(plan: Plan, onEvent: RunEventHandler): Promise<boolean> {
           resume: 'if-present',
           onEvent: (e) => (touch(), onEvent(e)),
         });
-      else if (!isCompleteRun(plan.original))
-        throw new OptionError(`${plan.original}: not a finished Lethe run directory`);
+      else if (!isCompleteRun(unit.original))
+        throw new OptionError(`${unit.original}: not a finished Lethe run directory`);
       if (!splitMade()) {
-        const data = await getData(readConfig(plan.original).data);
-        writeSplit(plan.out, drawSplit(data, plan.forget, plan.seed));
+        const data = await getData(readConfig(unit.original).data);
+        writeSplit(unit.out, drawSplit(data, unit.forget, unit.seed));
       }
       return made;
     },
@@ -260,7 +290,7 @@ export async function runJob(
   report('running');
   try {
     // Whether the run was there already is decided under the locks its writer holds.
-    let skipped = !(await prepare(plan, onEvent));
+    let skipped = !(await prepare(plan, unitOf(plan, job), onEvent));
     if (job.spec.kind === 'unlearn') {
       const spec: UnlearnSpec = {
         ...job.spec,

@@ -19,6 +19,9 @@ export interface LocalOptions {
   onEvent?: RunEventHandler;
 }
 
+/** The aggregation after the jobs: the comparison's by default, an audit's for an audit. */
+export type Collector<T> = (plan: Plan, options: { onEvent?: RunEventHandler }) => Promise<T>;
+
 /** Runs one `lethe job` process; resolves with its exit code. */
 function runProcess(plan: Plan, index: number, threads: number): Promise<number> {
   const [cmd, ...args] = letheCommand();
@@ -36,7 +39,17 @@ function runProcess(plan: Plan, index: number, threads: number): Promise<number>
 }
 
 /** Runs every job of a written plan (see `writePlan`) in `jobs` processes, then collects it. */
-export async function runLocal(plan: Plan, options: LocalOptions): Promise<Comparison> {
+export async function runLocal(plan: Plan, options: LocalOptions): Promise<Comparison>;
+export async function runLocal<T>(
+  plan: Plan,
+  options: LocalOptions,
+  aggregate: Collector<T>,
+): Promise<T>;
+export async function runLocal<T>(
+  plan: Plan,
+  options: LocalOptions,
+  aggregate?: Collector<T>,
+): Promise<T | Comparison> {
   const onEvent = options.onEvent ?? ignoreEvents;
   const k = Math.max(1, Math.min(options.jobs, plan.jobs.length));
   const threads = Math.max(1, Math.floor((options.threads ?? availableParallelism()) / k));
@@ -55,5 +68,5 @@ export async function runLocal(plan: Plan, options: LocalOptions): Promise<Compa
     }
   };
   await Promise.all(Array.from({ length: k }, worker));
-  return collect(plan, { onEvent });
+  return (aggregate ?? collect)(plan, { onEvent });
 }

@@ -263,10 +263,16 @@ export async function planAudit(input: AuditInput): Promise<Plan> {
       jobs.push(job);
     }
   });
-  // Originals first, then the oracles, then the methods: parallel workers then train different
-  // shadows' originals at once instead of one waiting for the other's.
-  const rank = (j: PlanJob): number =>
-    j.spec.kind === 'train' ? 0 : (j.spec as UnlearnSpec).method === 'retrain' ? 1 : 2;
+  // Shadows in pairs, and within a pair the originals, then the oracles, then the methods: two
+  // workers train two shadows' originals at once instead of one waiting for the other's, and an
+  // audit stopped part-way leaves whole shadows (original, oracle and every method) behind,
+  // which is what the attack can use.
+  const rank = (j: PlanJob): number => {
+    const k = Number(/^shadow-(\d+)\//.exec(j.id)![1]);
+    const stage =
+      j.spec.kind === 'train' ? 0 : (j.spec as UnlearnSpec).method === 'retrain' ? 1 : 2;
+    return Math.floor(k / 2) * 3 + stage;
+  };
   jobs.sort((a, b) => rank(a) - rank(b));
   const settings: AuditSettings = {
     pool,

@@ -125,10 +125,11 @@ test('serial: shadows on their own samples, the audit files, the floor and the m
     assert.ok(e.auc >= 0 && e.auc <= 1);
     assert.equal(e.perTarget.length, 4);
   }
-  // The method's targets: each forgotten example scored once unlearned and once retrained.
-  assert.deepEqual(a.entries[1].scored, { unlearned: 40, retrained: 40 });
-  // The floor's: the retrained model on the examples it forgot and on those it never had.
-  assert.deepEqual(a.entries[0].scored, { unlearned: 40, retrained: 120 });
+  // The method's targets: each (shadow, forgotten example), 2 × 40, scored once unlearned and once
+  // retrained.
+  assert.deepEqual(a.entries[1].scored, { unlearned: 80, retrained: 80 });
+  // The floor's: each retrained model on the examples it forgot and on the others of the set.
+  assert.deepEqual(a.entries[0].scored, { unlearned: 80, retrained: 80 });
   assert.ok(a.wallSeconds > 0);
   const examples = JSON.parse(readFileSync(join(out, 'examples.json'), 'utf8'));
   assert.equal(examples.format, 'lethe-audit-examples/1');

@@ -23,7 +23,7 @@
  * never trained on x, so an attack that works as it should scores 50 % there.
  *
  * Files: `<out>/audit.json` (the table), `<out>/examples.json` (per-example fits and scores),
- * `<out>/audit.md`, and per shadow `<out>/shadow-<k>/` laid out like a comparison (original,
+ * `<out>/examples.png` (which forget examples give each method away), `<out>/audit.md`, and per shadow `<out>/shadow-<k>/` laid out like a comparison (original,
  * split.json, retrain/seed-<s>, <method>/seed-<s>) with `excluded.json` and `forget.json`.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -34,6 +34,7 @@ import { complement, readIndexFile } from '../data/split.js';
 import { logitScaledConfidence } from '../eval/stats/neurips.js';
 import { uLira, type AuditObservation, type ULiraResult } from '../eval/stats/ulira.js';
 import { predictIndices } from '../models/predict.js';
+import { renderAuditFigure } from '../report/audit-figure.js';
 import { getMethod, resolveOptions } from '../unlearn/registry.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { DataError, LetheError, OptionError } from '../util/errors.js';
@@ -500,6 +501,18 @@ export async function collectAudit(
   writeFileAtomic(join(plan.out, 'audit.json'), `${JSON.stringify(audit, null, 2)}\n`);
   writeFileAtomic(join(plan.out, 'examples.json'), `${JSON.stringify(examples)}\n`);
   writeFileAtomic(join(plan.out, 'audit.md'), renderAuditMarkdown(audit));
+  const figure = await renderAuditFigure(
+    results.map(({ method, result }) => ({
+      method: method === 'retrain' ? 'retrain (floor)' : method,
+      accuracy: result.accuracy.mean,
+      examples: result.examples.map((e) => ({ ...e, index: e.example, label: labels[e.example] })),
+    })),
+    pool.train,
+    {
+      title: `U-LiRA on ${settings.pool}: ${shadows.length} shadows, per forget example`,
+    },
+  );
+  writeFileAtomic(join(plan.out, 'examples.png'), figure);
   return audit;
 }
 

@@ -40,7 +40,8 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { DataError, LetheError, OptionError } from '../util/errors.js';
 import { Rng, deriveSeed } from '../util/rng.js';
 import { ignoreEvents, type RunEventHandler } from './events.js';
-import type { JobFailure } from './metrics.js';
+import { judge } from '../eval/verdict.js';
+import type { JobFailure, Verdict } from './metrics.js';
 import {
   checkReusable,
   failureOf,
@@ -100,6 +101,8 @@ export interface AuditEntry {
   meanAccuracy: { forget: number; retain: number; test: number };
   /** The attack's balanced accuracy per target (shadow order). */
   perTarget: number[];
+  /** The verdict's rule on the mean accuracies against the retrained shadows' (no MIA here). */
+  verdict?: Verdict;
 }
 
 /** `audit.json`. */
@@ -453,6 +456,7 @@ export async function collectAudit(
       m.reduce((s, a) => s + f(a), 0) / m.length;
     return { forget: avg((a) => a.forget), retain: avg((a) => a.retain), test: avg((a) => a.test) };
   };
+  const retrained = meanAccuracy(results[0].runs);
   const audit: Audit = {
     attack: 'u-lira',
     scenario: settings.scenario,
@@ -471,6 +475,9 @@ export async function collectAudit(
       scored: result.scored,
       meanAccuracy: meanAccuracy(runs),
       perTarget: result.accuracy.perTarget,
+      ...(method === 'retrain'
+        ? {}
+        : { verdict: judge({ accuracy: meanAccuracy(runs), oracle: { accuracy: retrained } }) }),
     })),
     runSeconds,
     ...(options.startedAt !== undefined
@@ -524,11 +531,11 @@ export function renderAuditMarkdown(audit: Audit): string {
   const lines = [
     `U-LiRA on ${audit.data}${audit.scenario ? ` (scenario ${audit.scenario})` : ''}: ${audit.shadows} shadow models, each the held-out target once; ${audit.auditSet} audited examples; ${audit.variance} variance. Attack accuracy is balanced accuracy over targets (50% = cannot tell unlearning from retraining), with its 95% t-interval.`,
     '',
-    '| method | attack accuracy (%) | 95% CI | AUC | TPR @ 1% FPR (%) | TPR @ 5% FPR (%) | forget / retain / test acc. (%) |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| method | attack accuracy (%) | 95% CI | AUC | TPR @ 1% FPR (%) | TPR @ 5% FPR (%) | forget / retain / test acc. (%) | accuracies vs retraining |',
+    '|---|---:|---:|---:|---:|---:|---:|---|',
     ...audit.entries.map(
       (e) =>
-        `| ${e.method === 'retrain' ? 'retrain (floor: retrained vs retrained)' : e.method} | ${pct(e.accuracy.mean)} | ${pct(e.accuracy.ci95[0])}–${pct(e.accuracy.ci95[1])} | ${Number.isFinite(e.auc) ? e.auc.toFixed(3) : '–'} | ${pct(e['tpr@1%fpr'])} | ${pct(e['tpr@5%fpr'])} | ${pct(e.meanAccuracy.forget)} / ${pct(e.meanAccuracy.retain)} / ${pct(e.meanAccuracy.test)} |`,
+        `| ${e.method === 'retrain' ? 'retrain (floor: retrained vs retrained)' : e.method} | ${pct(e.accuracy.mean)} | ${pct(e.accuracy.ci95[0])}–${pct(e.accuracy.ci95[1])} | ${Number.isFinite(e.auc) ? e.auc.toFixed(3) : '–'} | ${pct(e['tpr@1%fpr'])} | ${pct(e['tpr@5%fpr'])} | ${pct(e.meanAccuracy.forget)} / ${pct(e.meanAccuracy.retain)} / ${pct(e.meanAccuracy.test)} | ${e.verdict?.label ?? 'the reference'} |`,
     ),
   ];
   return `${lines.join('\n')}\n`;

@@ -221,7 +221,12 @@ export function unitOf(plan: Plan, job: PlanJob): PlanUnit {
  * first; the others wait for it) and the unit's one split, drawn from its seed. Returns whether
  * this call made the original (trained it, or copied it from the cache).
  */
-async function prepare(plan: Plan, unit: PlanUnit, onEvent: RunEventHandler): Promise<boolean> {
+async function prepare(
+  plan: Plan,
+  unit: PlanUnit,
+  onEvent: RunEventHandler,
+  threads?: number,
+): Promise<boolean> {
   const originalJob = plan.jobs.find(
     (j) => j.spec.kind === 'train' && resolve(j.out) === resolve(unit.original),
   );
@@ -243,12 +248,21 @@ async function prepare(plan: Plan, unit: PlanUnit, onEvent: RunEventHandler): Pr
       if (isCompleteRun(unit.original) && splitMade()) return false;
       const made = !isCompleteRun(unit.original);
       if (originalJob)
-        await ensureOriginal(originalJob.spec as TrainSpec, originalJob.out, {
-          label: originalJob.label,
-          // An original cut short continues from its last finished epoch.
-          resume: 'if-present',
-          onEvent: (e) => (touch(), onEvent(e)),
-        });
+        // The executor's thread share holds for the original too: two processes each training
+        // with every core would oversubscribe the machine (measured: 4× slower steps).
+        await ensureOriginal(
+          {
+            ...(originalJob.spec as TrainSpec),
+            ...(threads !== undefined ? { threads } : {}),
+          },
+          originalJob.out,
+          {
+            label: originalJob.label,
+            // An original cut short continues from its last finished epoch.
+            resume: 'if-present',
+            onEvent: (e) => (touch(), onEvent(e)),
+          },
+        );
       else if (!isCompleteRun(unit.original))
         throw new OptionError(`${unit.original}: not a finished Lethe run directory`);
       if (!splitMade()) {
@@ -290,7 +304,7 @@ export async function runJob(
   report('running');
   try {
     // Whether the run was there already is decided under the locks its writer holds.
-    let skipped = !(await prepare(plan, unitOf(plan, job), onEvent));
+    let skipped = !(await prepare(plan, unitOf(plan, job), onEvent, options.threads));
     if (job.spec.kind === 'unlearn') {
       const spec: UnlearnSpec = {
         ...job.spec,

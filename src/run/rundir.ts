@@ -36,7 +36,7 @@ import type { Predictions, SetPredictions } from '../models/predict.js';
 import { dispose, tensor, versions, type Tensor } from '../tensor/index.js';
 import { FileFormatError } from '../util/errors.js';
 import { parseStrictJson } from '../util/json.js';
-import { letheVersion } from '../util/version.js';
+import { letheVersion, sourceDigest } from '../util/version.js';
 import type { LoopState } from '../unlearn/loop.js';
 import type { History, RunMetrics } from './metrics.js';
 import type { ScenarioRecord } from './scenarios.js';
@@ -75,12 +75,21 @@ export interface RunConfig {
   /** The scenario the run was made under (`--scenario`): its name and settings. */
   scenario?: ScenarioRecord;
   createdAt: string;
-  versions: { lethe: string; libtorch: string; node: string };
+  /**
+   * What ran it: Lethe's version and the digest of its code ({@link sourceDigest}; absent in runs
+   * made before Lethe recorded it), libtorch's and Node's versions.
+   */
+  versions: { lethe: string; source?: string; libtorch: string; node: string };
 }
 
 /** The versions recorded in every run's config. */
 export function runVersions(): RunConfig['versions'] {
-  return { lethe: letheVersion(), libtorch: versions().libtorch, node: process.versions.node };
+  return {
+    lethe: letheVersion(),
+    source: sourceDigest(),
+    libtorch: versions().libtorch,
+    node: process.versions.node,
+  };
 }
 
 function writeJson(path: string, value: unknown): void {

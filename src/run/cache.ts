@@ -29,7 +29,14 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { letheVersion, sourceDigest } from '../util/version.js';
 import { ignoreEvents, type RunEventHandler } from './events.js';
 import { isCompleteRun, readConfig, type RunConfig } from './rundir.js';
-import { differences, getData, runOptions, trainResolved, trainRun, type RunOptions } from './runs.js';
+import {
+  differences,
+  getData,
+  runOptions,
+  trainResolved,
+  trainRun,
+  type RunOptions,
+} from './runs.js';
 import type { TrainSpec, UnlearnSpec } from './spec.js';
 
 /** Everything that determined a run's result. */
@@ -241,7 +248,10 @@ export async function cachedRun(
   onEvent: RunEventHandler = ignoreEvents,
 ): Promise<boolean> {
   const diffFrom = (had: Provenance): string[] =>
-    differences(had as unknown as Record<string, unknown>, want as unknown as Record<string, unknown>);
+    differences(
+      had as unknown as Record<string, unknown>,
+      want as unknown as Record<string, unknown>,
+    );
   if (isCompleteRun(out)) {
     const diff = diffFrom(runProvenance(out));
     if (diff.length === 0) return true;

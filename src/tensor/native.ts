@@ -100,8 +100,9 @@ function load(): NativeBinding {
       'E_NATIVE_MISSING',
       [
         `Lethe's native addon is not built (expected ${path}).`,
-        'Build it with `npm run build:native` (needs libtorch: `bash scripts/setup.sh` on Debian/Ubuntu,',
-        'or LIBTORCH=/path/to/libtorch for a libtorch distribution such as a CUDA build).',
+        'Build it with `npx lethe setup` (in a checkout: `npm run build:native`); it needs libtorch',
+        '(Debian/Ubuntu: `apt-get install libtorch-dev`, or LIBTORCH=/path/to/libtorch for a libtorch',
+        'distribution such as a CUDA build) and says what else is missing.',
       ].join('\n'),
     );
   }
@@ -119,7 +120,7 @@ function load(): NativeBinding {
       'E_NATIVE_LOAD',
       [
         `Lethe's native addon at ${path} failed to load: ${(error as Error).message}`,
-        'If libtorch was upgraded or moved, rebuild with `npm run build:native`;',
+        'If libtorch was upgraded or moved, rebuild with `npx lethe setup --rebuild` (in a checkout: `npm run build:native`);',
         'with a libtorch distribution, make sure LIBTORCH points at it when building.',
       ].join('\n'),
       { cause: error },
@@ -183,11 +184,15 @@ for (const name of NATIVE_FUNCTIONS)
     },
   });
 
-/** Whether the addon is built and loads; never throws (for `lethe setup`). */
-export function nativeStatus(): { ok: true; path: string } | { ok: false; path: string; error: LetheError } {
+/**
+ * Whether the addon is built and loads, with libtorch's version and CUDA's when it does; never
+ * throws a Lethe error (for `lethe setup`).
+ */
+export function nativeStatus():
+  { ok: true; path: string; versions: string } | { ok: false; path: string; error: LetheError } {
   try {
-    native.versions();
-    return { ok: true, path: addonPath() };
+    const v = native.versions();
+    return { ok: true, path: addonPath(), versions: `libtorch ${v.libtorch}, CUDA ${v.cuda}` };
   } catch (error) {
     if (error instanceof LetheError) return { ok: false, path: addonPath(), error };
     throw error;

@@ -184,7 +184,11 @@ test('formatMeanStd scales by metric kind', () => {
   assert.equal(formatMeanStd('seconds', ms(3.214, 0.1)), '3.21 ± 0.10');
   assert.equal(formatMeanStd('seconds', ms(45.67, 1.26)), '45.7 ± 1.3');
   assert.equal(formatMeanStd('seconds', ms(1234.4, 20.6)), '1234 ± 21');
-  assert.equal(formatMeanStd('neurips.forgettingQuality', ms(0.12345, 0.01)), '0.1235', 'computed once: no spread');
+  assert.equal(
+    formatMeanStd('neurips.forgettingQuality', ms(0.12345, 0.01)),
+    '0.1235',
+    'computed once: no spread',
+  );
   assert.equal(formatMeanStd('accuracy.forget', ms(0.5, NaN, 1)), '50.00');
   assert.equal(formatMeanStd('gap.avg', ms(-0.01, 0)), '−1.00 ± 0.00');
 });

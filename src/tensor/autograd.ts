@@ -72,7 +72,6 @@ export function getNumThreads(): number {
   return native.getNumThreads();
 }
 
-
 /** The libtorch version Lethe was built against, and CUDA availability. */
 export function versions(): { libtorch: string; cuda: string } {
   return native.versions();

@@ -3,7 +3,7 @@
  * one hash of its sources, for run configs, cache keys and reports.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,14 +29,16 @@ export function letheVersion(): string {
 let digest: string | undefined;
 
 /**
- * The sha256 of the code that runs, as `sha256:<hex>`: every file under the directory this module
- * was loaded from (`src/` in a development checkout run through tsx, `dist/` in an install), by
- * relative path and content. Two runs with the same digest ran the same Lethe; the package
- * version alone does not say that in a checkout whose sources changed. Computed once per process.
+ * The sha256 of the code that runs, as `sha256:<hex>`: every file under `src/` in a development
+ * checkout (whether it runs the sources or their build in `dist/`, which `bin/lethe.js` uses only
+ * while it is newer than them), under `dist/` in an install, by relative path and content. Two
+ * runs with the same digest ran the same Lethe; the package version alone does not say that in a
+ * checkout whose sources changed. Computed once per process.
  */
 export function sourceDigest(): string {
   if (digest !== undefined) return digest;
-  const root = dirname(dirname(fileURLToPath(import.meta.url)));
+  const pkg = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+  const root = existsSync(join(pkg, 'src')) ? join(pkg, 'src') : join(pkg, 'dist');
   const files: string[] = [];
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {

@@ -24,14 +24,27 @@ export function medianMs(fn: () => void, repeats: number, warmup = 2): number {
   return times[Math.floor(times.length / 2)];
 }
 
-/** The interpreter that has Debian's python3-torch (the system one; PATH's may not). */
-export function pythonWithTorch(): string | null {
+/** The Python modules PyTorch's reference loops import, and the Debian package of each. */
+const PYTHON_PACKAGES: [module: string, debian: string][] = [
+  ['torch', 'python3-torch'],
+  ['torchvision', 'python3-torchvision'],
+];
+
+/**
+ * The interpreter that has PyTorch's reference loops' modules (the system one; PATH's may not),
+ * or the Debian packages that are missing.
+ */
+export function pythonWithTorch(): { python: string } | { missing: string[] } {
+  let missing = PYTHON_PACKAGES.map(([, debian]) => debian);
   for (const candidate of ['/usr/bin/python3', 'python3']) {
     if (candidate.startsWith('/') && !existsSync(candidate)) continue;
-    const probe = spawnSync(candidate, ['-c', 'import torch'], { encoding: 'utf8' });
-    if (probe.status === 0) return candidate;
+    const lacking = PYTHON_PACKAGES.filter(
+      ([module]) => spawnSync(candidate, ['-c', `import ${module}`]).status !== 0,
+    ).map(([, debian]) => debian);
+    if (lacking.length === 0) return { python: candidate };
+    if (lacking.length < missing.length) missing = lacking;
   }
-  return null;
+  return { missing };
 }
 
 /**
@@ -39,11 +52,14 @@ export function pythonWithTorch(): string | null {
  * (a map of measurement name to milliseconds), or null when PyTorch is not installed.
  */
 export function runPytorch(script: string, args: string[] = []): Record<string, number> | null {
-  const python = pythonWithTorch();
-  if (!python) {
-    console.error('PyTorch (python3-torch) is not installed: reporting Lethe alone');
+  const found = pythonWithTorch();
+  if ('missing' in found) {
+    console.error(
+      `PyTorch's reference needs Debian's ${found.missing.join(' and ')} (bash scripts/setup.sh --with-pytorch): reporting Lethe alone`,
+    );
     return null;
   }
+  const python = found.python;
   const path = fileURLToPath(new URL(`./pytorch/${script}.py`, import.meta.url));
   const result = spawnSync(python, [path, '--threads', String(getNumThreads()), ...args], {
     encoding: 'utf8',

@@ -13,9 +13,10 @@ function remedies(reason) {
   return [
     `libtorch was not found: ${reason}.`,
     'Remedies:',
-    '  - Debian/Ubuntu: run `bash scripts/setup.sh` (or `sudo apt-get install libtorch-dev`), then `npm run build:native`.',
+    '  - Debian/Ubuntu: `sudo apt-get install libtorch-dev g++ make python3 libnode-dev` (in a checkout:',
+    '    `bash scripts/setup.sh`), then `npx lethe setup` (in a checkout: `npm run build:native`).',
     '  - A libtorch distribution (for example a CUDA build unpacked in /opt/libtorch):',
-    '      LIBTORCH=/opt/libtorch npm run build:native',
+    '      LIBTORCH=/opt/libtorch npx lethe setup',
     '    The directory must contain include/torch/csrc/api/include and lib/libtorch_cpu.so.',
     '  - Other systems: install libtorch from your package manager or a libtorch archive and set LIBTORCH.',
   ].join('\n');

@@ -10,6 +10,6 @@ import { killTrials } from '../test/run-kill-helpers.js';
 const count = Number(process.argv[2] ?? 100);
 const counts = await killTrials(count);
 console.log(
-  `${count} kills: previous run (seed 11) ${counts.first}, new run (seed 12) ${counts.second}, neither ${counts.neither}; kills that left temporary files ${counts.leftoversSeen}`,
+  `${count} kills: previous run (seed 11) ${counts.first}, new run (seed 12) ${counts.second}, neither ${counts.neither}; kills that left temporary files ${counts.leftoversSeen}; a report beside another run's files on disk ${counts.staleReports}`,
 );
-process.exitCode = counts.neither ? 1 : 0;
+process.exitCode = counts.neither || counts.staleReports ? 1 : 0;

@@ -4,13 +4,27 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isCompleteRun, verifyRun } from '../src/run/rundir.js';
 import { FileFormatError } from '../src/util/errors.js';
-import { killTrials, leftovers, referenceRun, whichRun } from './run-kill-helpers.js';
+import {
+  killTrials,
+  leftovers,
+  referenceRun,
+  reportOfAnotherRun,
+  whichRun,
+} from './run-kill-helpers.js';
 
 const ref = referenceRun(21);
 
@@ -59,6 +73,7 @@ test('a committed run verifies; a damaged, incomplete or uncommitted one does no
 test('kill -9 while a run is committed over a finished one leaves one of the two runs', async () => {
   const counts = await killTrials(3);
   assert.equal(counts.neither, 0, JSON.stringify(counts));
+  assert.equal(counts.staleReports, 0, JSON.stringify(counts));
   assert.equal(counts.first + counts.second, 3);
 });
 
@@ -78,4 +93,28 @@ test('the next commit into a killed directory sweeps what the kill left', () => 
   assert.deepEqual(leftovers(dir), []);
   assert.equal(existsSync(join(dir, 'checkpoint.safetensors')), false);
   assert.equal(whichRun(dir, [ref]), ref);
+});
+
+test("a crash while a report is replaced never leaves it beside another run's files", () => {
+  // Killed after the new files were written and the previous report set aside, before the commit:
+  // no report on disk (not the wrong one), and the next reader restores the previous run.
+  const before = mkdtempSync(join(tmpdir(), 'lethe-aside-'));
+  cpSync(ref, before, { recursive: true });
+  const previous = readFileSync(join(before, 'report.html'));
+  writeFileSync(join(before, 'config.json.pending'), '{"seed": 99}');
+  writeFileSync(join(before, 'report.html.pending'), '<html>run 99</html>');
+  renameSync(join(before, 'report.html'), join(before, 'report.html.previous'));
+  assert.equal(reportOfAnotherRun(before), false);
+  assert.equal(whichRun(before, [ref]), ref);
+  assert.deepEqual(readFileSync(join(before, 'report.html')), previous);
+
+  // Killed after the commit, the new config renamed in, the report not yet: no report on disk
+  // until the next reader renames the new one in.
+  const after = referenceRun(12);
+  const next = readFileSync(join(after, 'report.html'));
+  renameSync(join(after, 'report.html'), join(after, 'report.html.pending'));
+  writeFileSync(join(after, 'report.html.previous'), previous);
+  assert.equal(reportOfAnotherRun(after), false);
+  assert.equal(isCompleteRun(after), true);
+  assert.deepEqual(readFileSync(join(after, 'report.html')), next);
 });

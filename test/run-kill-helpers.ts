@@ -4,7 +4,7 @@
  * the new one, byte for byte (`scripts/kill-commits.ts` does 100 of these).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isCompleteRun, verifyRun } from '../src/run/rundir.js';
@@ -50,23 +50,47 @@ export function killDuringCommits(
 
 /** Files an interrupted commit may leave behind (removed by the next commit). */
 export function leftovers(dir: string): string[] {
-  return readdirSync(dir).filter((n) => n.includes('.tmp-') || n.endsWith('.pending'));
+  return readdirSync(dir).filter(
+    (n) => n.includes('.tmp-') || n.endsWith('.pending') || n.endsWith('.previous'),
+  );
 }
 
-/** `count` kills; returns how many left the first seed's run, the second's, or neither. */
+/**
+ * Whether `dir`, as left on disk (before any reader recovers it), shows a report.html of another
+ * run than its config.json: the child's report names its seed.
+ */
+export function reportOfAnotherRun(dir: string): boolean {
+  const report = join(dir, 'report.html');
+  const config = join(dir, 'config.json');
+  if (!existsSync(report) || !existsSync(config)) return false;
+  const seed = JSON.parse(readFileSync(config, 'utf8')).seed as number;
+  return !readFileSync(report, 'utf8').startsWith(`<html>run ${seed}</html>`);
+}
+
+/**
+ * `count` kills; returns how many left the first seed's run, the second's, or neither, and how
+ * many left a report beside another run's files on disk.
+ */
 export async function killTrials(
   count: number,
   random: () => number = Math.random,
-): Promise<{ first: number; second: number; neither: number; leftoversSeen: number }> {
+): Promise<{
+  first: number;
+  second: number;
+  neither: number;
+  leftoversSeen: number;
+  staleReports: number;
+}> {
   const seeds: [number, number] = [11, 12];
   const refs = seeds.map(referenceRun);
-  const out = { first: 0, second: 0, neither: 0, leftoversSeen: 0 };
+  const out = { first: 0, second: 0, neither: 0, leftoversSeen: 0, staleReports: 0 };
   for (let i = 0; i < count; i++) {
     // A directory that holds a finished run.
     const dir = mkdtempSync(join(tmpdir(), 'lethe-kill-'));
     cpSync(refs[0], dir, { recursive: true });
     await killDuringCommits(dir, seeds, Math.floor(random() * 300));
     if (leftovers(dir).length) out.leftoversSeen++;
+    if (reportOfAnotherRun(dir)) out.staleReports++;
     const which = whichRun(dir, refs);
     if (which === refs[0]) out.first++;
     else if (which === refs[1]) out.second++;

@@ -55,18 +55,12 @@ import {
   numeric,
   parseCommand,
   text,
+  type Command,
   type OptionTable,
   type Parsed,
 } from './options.js';
-
-interface Command {
-  usage: string;
-  description: string;
-  options: OptionTable;
-  examples?: string[];
-  /** Resolves with the exit code when it is not 0. */
-  run(parsed: Parsed): Promise<void | number>;
-}
+import { cacheCommand } from './cache.js';
+import { setupCommand } from './setup.js';
 
 const dataHelp = `data set as name[:path]: ${DATASET_NAMES.join(', ')}`;
 const TRAINING_OPTIONS: OptionTable = {
@@ -1032,6 +1026,8 @@ const COMMANDS: Record<string, Command> = {
       console.log(`demo finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     },
   },
+  cache: cacheCommand,
+  setup: setupCommand,
   scenarios: {
     usage: 'lethe scenarios [<name>]',
     description: 'List the built-in scenarios, or show one with its settings and notes.',

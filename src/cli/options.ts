@@ -29,6 +29,16 @@ export interface OptionSpec {
 
 export type OptionTable = Record<string, OptionSpec>;
 
+/** A command: its option table, its help, and its action (which wraps the library API). */
+export interface Command {
+  usage: string;
+  description: string;
+  options: OptionTable;
+  examples?: string[];
+  /** Resolves with the exit code when it is not 0. */
+  run(parsed: Parsed): Promise<void | number>;
+}
+
 /** Options every command takes. */
 export const COMMON_OPTIONS: OptionTable = {
   seed: {

@@ -25,6 +25,11 @@ export interface MetricInfo {
   kind: 'fraction' | 'seconds' | 'ratio' | 'score';
   /** `oracle`: closest to the retrain oracle's mean is best. */
   better: 'oracle' | 'lower' | 'higher' | 'none';
+  /**
+   * Computed once over all of a method's models (the NeurIPS 2023 figures): every seed carries
+   * the same value, so it is shown without a spread.
+   */
+  once?: true;
 }
 
 /** Known comparison metrics in display order; other keys follow alphabetically. */
@@ -40,10 +45,10 @@ export const METRICS: Readonly<Record<string, MetricInfo>> = {
   'gap.test': { label: 'Gap test', kind: 'fraction', better: 'lower' },
   'gap.mia': { label: 'Gap MIA', kind: 'fraction', better: 'lower' },
   'gap.avg': { label: 'Avg Gap', kind: 'fraction', better: 'lower' },
-  'neurips.forgettingQuality': { label: 'NeurIPS F', kind: 'score', better: 'higher' },
-  'neurips.score': { label: 'NeurIPS score', kind: 'score', better: 'higher' },
-  'neurips.retainRatio': { label: 'RA_U / RA_R', kind: 'score', better: 'none' },
-  'neurips.testRatio': { label: 'TA_U / TA_R', kind: 'score', better: 'none' },
+  'neurips.forgettingQuality': { label: 'NeurIPS F', kind: 'score', better: 'higher', once: true },
+  'neurips.score': { label: 'NeurIPS score', kind: 'score', better: 'higher', once: true },
+  'neurips.retainRatio': { label: 'RA_U / RA_R', kind: 'score', better: 'none', once: true },
+  'neurips.testRatio': { label: 'TA_U / TA_R', kind: 'score', better: 'none', once: true },
   seconds: { label: 'Time', kind: 'seconds', better: 'lower' },
   timeRatio: { label: 'Time / retrain', kind: 'ratio', better: 'lower' },
 };
@@ -64,7 +69,8 @@ function unit(info: MetricInfo): string {
 /**
  * Formats a mean ± std for the table: fractions and ratios in percent with 2 decimals
  * (`87.65 ± 1.23`), seconds with 0–2 decimals by size (`12.3 ± 0.4`), scores with 4 decimals.
- * The unit sits in the column header. A non-finite std (a single seed) shows the mean alone.
+ * The unit sits in the column header. A non-finite std (a single seed), or a figure computed once
+ * over all models ({@link MetricInfo.once}), shows the mean alone.
  */
 export function formatMeanStd(key: string, ms: MeanStd): string {
   const info = metricInfo(key);
@@ -80,7 +86,7 @@ export function formatMeanStd(key: string, ms: MeanStd): string {
   }
   const f = (x: number): string =>
     Number.isFinite(x) ? (x * scale).toFixed(digits).replace(/^-/, '−') : '—';
-  return Number.isFinite(ms.std) ? `${f(ms.mean)} ± ${f(ms.std)}` : f(ms.mean);
+  return Number.isFinite(ms.std) && !info.once ? `${f(ms.mean)} ± ${f(ms.std)}` : f(ms.mean);
 }
 
 /** {@link formatMeanStd} as table-cell HTML, the ± part set smaller so wide tables still fit. */

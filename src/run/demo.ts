@@ -6,15 +6,8 @@ import { join } from 'node:path';
 import { getMethod } from '../unlearn/registry.js';
 import { ignoreEvents, type RunEventHandler } from './events.js';
 import type { RunMetrics } from './metrics.js';
-import {
-  cachedRun,
-  cacheKey,
-  checkOut,
-  ensureOriginal,
-  evaluateRuns,
-  unlearnRun,
-  writeRunReport,
-} from './runs.js';
+import { checkOut, evaluateRuns, unlearnRun, writeRunReport } from './runs.js';
+import { cachedRun, ensureOriginal, unlearnProvenance } from './cache.js';
 import type { ComputeSpec, TrainSpec, UnlearnSpec } from './spec.js';
 import type { ScenarioRecord } from './scenarios.js';
 
@@ -72,8 +65,13 @@ export async function demo(
   const result: DemoResult = { original: { dir: original, cached }, runs };
   if (!input.oracle) return result;
   const oracle = join(out, 'retrain');
-  const oracleCached = await cachedRun('retrain', cacheKey({ trainKey, forget }), oracle, (dir) =>
-    unlearnRun(unlearnSpec('retrain', {}), dir, { ...run, label: 'retrain' }),
+  const oracleSpec = unlearnSpec('retrain', {});
+  const oracleCached = await cachedRun(
+    'retrain',
+    unlearnProvenance(oracleSpec, trainKey),
+    oracle,
+    (dir) => unlearnRun(oracleSpec, dir, { ...run, label: 'retrain' }),
+    onEvent,
   );
   result.oracle = { dir: oracle, cached: oracleCached };
   for (const id of input.baselines) {
@@ -81,8 +79,13 @@ export async function demo(
     // The NeurIPS 2023 kit's official baseline budget: one epoch.
     const options = { epochs: 1 };
     const dir = join(out, baseline);
-    const hit = await cachedRun(baseline, cacheKey({ trainKey, forget, options }), dir, (d) =>
-      unlearnRun(unlearnSpec(baseline, options), d, { ...run, label: baseline }),
+    const spec = unlearnSpec(baseline, options);
+    const hit = await cachedRun(
+      baseline,
+      unlearnProvenance(spec, trainKey),
+      dir,
+      (d) => unlearnRun(spec, d, { ...run, label: baseline }),
+      onEvent,
     );
     runs.push({ method: baseline, dir, cached: hit });
   }

@@ -30,16 +30,11 @@ export {
   type RunIdentity,
 } from './rundir.js';
 export {
-  cacheDir,
-  cacheKey,
-  cachedRun,
   checkOut,
   differences,
-  ensureOriginal,
   evaluateRuns,
   getData,
   memorizationOf,
-  originalKey,
   predictionsForSplit,
   runOptions,
   runPredictions,
@@ -50,6 +45,20 @@ export {
   type RunOptions,
   type UnlearnRunOptions,
 } from './runs.js';
+export {
+  cacheDir,
+  cachedRun,
+  clearCache,
+  ensureOriginal,
+  listCache,
+  originalProvenance,
+  provenanceKey,
+  provenanceOf,
+  runProvenance,
+  unlearnProvenance,
+  type CacheEntry,
+  type Provenance,
+} from './cache.js';
 export {
   PLAN_FILE,
   checkReusable,

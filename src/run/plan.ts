@@ -20,7 +20,14 @@ import { ignoreEvents, type RunEventHandler } from './events.js';
 import { withLock } from './lock.js';
 import type { JobFailure } from './metrics.js';
 import { isCompleteRun, readConfig, RUN_FILES } from './rundir.js';
-import { differences, drawSplit, ensureOriginal, getData, runOptions, unlearnRun } from './runs.js';
+import { differences, drawSplit, getData, unlearnRun } from './runs.js';
+import {
+  ensureOriginal,
+  originalProvenance,
+  provenanceKey,
+  runProvenance,
+  unlearnProvenance,
+} from './cache.js';
 import { checkRunSpec, type RunSpec, type TrainSpec, type UnlearnSpec } from './spec.js';
 
 export const PLAN_FILE = 'plan.json';
@@ -183,24 +190,19 @@ export function planProgress(plan: Plan): { total: number; done: number; failed:
 }
 
 /**
- * Throws unless the finished run in `dir` is the one the comparison would make now: same method,
- * original, forget set, seed and resolved options. A run made with other options (a 1-epoch
- * baseline, say) must not slip into a table that claims the defaults.
+ * Throws unless the finished run in `dir` is the one the comparison would make now: same
+ * original, and made of the same ({@link Provenance}: method, forget set, seed, resolved options,
+ * precision, memory format, device kind, Lethe's code and libtorch). A run made with other
+ * options (a 1-epoch baseline, say) or by other code must not slip into a table that claims the
+ * defaults of this Lethe.
  */
 export function checkReusable(dir: string, spec: UnlearnSpec): void {
   if (!isCompleteRun(spec.from)) return;
   const expected = {
-    method: spec.method,
-    forget: spec.forget,
-    seed: spec.seed,
     from: resolve(spec.from),
-    options: runOptions(spec.method, readConfig(spec.from), spec.options),
-    precision: spec.precision,
+    ...unlearnProvenance(spec, provenanceKey(runProvenance(spec.from))),
   };
-  const config = readConfig(dir) as unknown as Record<string, unknown>;
-  // Runs made before Lethe recorded precision were fp32.
-  const recorded: Record<string, unknown> = { ...config, precision: config.precision ?? 'fp32' };
-  const had = Object.fromEntries(Object.keys(expected).map((k) => [k, recorded[k]]));
+  const had = { from: readConfig(dir).from, ...runProvenance(dir) };
   const diff = differences(had, expected);
   if (diff.length) {
     throw new OptionError(
@@ -214,6 +216,21 @@ export function unitOf(plan: Plan, job: PlanJob): PlanUnit {
   return (
     job.unit ?? { out: plan.out, original: plan.original, forget: plan.forget, seed: plan.seed }
   );
+}
+
+/**
+ * Throws unless the finished original in `dir` is the one `spec` would train now (a comparison's
+ * runs all start from it, so it is refused rather than trained again).
+ */
+async function checkOriginal(dir: string, spec: TrainSpec): Promise<void> {
+  const diff = differences(
+    runProvenance(dir) as unknown as Record<string, unknown>,
+    (await originalProvenance(spec)) as unknown as Record<string, unknown>,
+  );
+  if (diff.length)
+    throw new OptionError(
+      `${dir} is a finished original made with ${diff.join(', ')}; remove the comparison's directory or choose another --out`,
+    );
 }
 
 /**
@@ -245,6 +262,8 @@ async function prepare(
   return withLock(
     join(unit.out, '.prepare.lock'),
     async (touch) => {
+      if (originalJob && isCompleteRun(originalJob.out))
+        await checkOriginal(originalJob.out, originalJob.spec as TrainSpec);
       if (isCompleteRun(unit.original) && splitMade()) return false;
       const made = !isCompleteRun(unit.original);
       if (originalJob)

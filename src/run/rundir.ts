@@ -15,7 +15,9 @@
  * `<file>.pending`, then run.json is renamed into place (the commit), then each pending file is
  * renamed over its name. A crash before the commit leaves the previous run as it was; a crash
  * after it leaves pending files whose digests are in run.json, which the next reader renames into
- * place. So a directory holds the previous complete run or the new one, never a mix.
+ * place. So a directory holds the previous complete run or the new one, never a mix. The report,
+ * which people open without a reader's recovery, is moved aside before the commit and renamed in
+ * last: on disk it never sits beside another run's files (it may be missing until the next read).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
@@ -36,7 +38,7 @@ import type { Predictions, SetPredictions } from '../models/predict.js';
 import { dispose, tensor, versions, type Tensor } from '../tensor/index.js';
 import { FileFormatError } from '../util/errors.js';
 import { parseStrictJson } from '../util/json.js';
-import { letheVersion } from '../util/version.js';
+import { letheVersion, sourceDigest } from '../util/version.js';
 import type { LoopState } from '../unlearn/loop.js';
 import type { History, RunMetrics } from './metrics.js';
 import type { ScenarioRecord } from './scenarios.js';
@@ -75,12 +77,21 @@ export interface RunConfig {
   /** The scenario the run was made under (`--scenario`): its name and settings. */
   scenario?: ScenarioRecord;
   createdAt: string;
-  versions: { lethe: string; libtorch: string; node: string };
+  /**
+   * What ran it: Lethe's version and the digest of its code ({@link sourceDigest}; absent in runs
+   * made before Lethe recorded it), libtorch's and Node's versions.
+   */
+  versions: { lethe: string; source?: string; libtorch: string; node: string };
 }
 
 /** The versions recorded in every run's config. */
 export function runVersions(): RunConfig['versions'] {
-  return { lethe: letheVersion(), libtorch: versions().libtorch, node: process.versions.node };
+  return {
+    lethe: letheVersion(),
+    source: sourceDigest(),
+    libtorch: versions().libtorch,
+    node: process.versions.node,
+  };
 }
 
 function writeJson(path: string, value: unknown): void {
@@ -174,6 +185,8 @@ const COMMITTED: string[] = [
   RUN_FILES.report,
 ];
 const PENDING = '.pending';
+/** A committed file moved aside while its replacement is committed (see {@link commitFiles}). */
+const ASIDE = '.previous';
 
 const sha256 = (data: Uint8Array | string): string =>
   `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -221,7 +234,15 @@ export function rewriteRunFiles(dir: string, files: RunRewrite): void {
   sweepRun(dir);
 }
 
-/** Writes `files` as pending, commits run.json (`kept`'s digests plus theirs), renames them in. */
+/**
+ * Writes `files` as pending, commits run.json (`kept`'s digests plus theirs), renames them in.
+ *
+ * The report is what a person opens without asking Lethe to verify anything, so it must never
+ * describe another run than the files beside it: a report being replaced is moved aside
+ * (`report.html.previous`) before the commit and the new one renamed in last. A crash before the
+ * commit leaves the previous run, whose report the next reader moves back ({@link recoverRun});
+ * a crash after it leaves no report until the next reader renames the new one in.
+ */
 function commitFiles(
   dir: string,
   files: Map<string, Uint8Array | string>,
@@ -233,17 +254,28 @@ function commitFiles(
     digests[name] = sha256(data);
   }
   syncDir(dir);
+  const report = join(dir, RUN_FILES.report);
+  if (files.has(RUN_FILES.report) && existsSync(report)) {
+    renameSync(report, report + ASIDE);
+    syncDir(dir);
+  }
   writeFileAtomic(
     join(dir, RUN_FILES.manifest),
     jsonText({ format: MANIFEST_FORMAT, version: 1, files: digests }),
   );
-  for (const name of files.keys()) renameSync(join(dir, name + PENDING), join(dir, name));
+  const names = [...files.keys()].sort(
+    (a, b) => Number(a === RUN_FILES.report) - Number(b === RUN_FILES.report),
+  );
+  for (const name of names) renameSync(join(dir, name + PENDING), join(dir, name));
   syncDir(dir);
 }
 
-/** Removes temporary and stale pending files (after a commit, nothing pending is needed). */
+/** Removes temporary, stale pending and set-aside files (after a commit, none is needed). */
 function sweepRun(dir: string): void {
-  sweepTemporary(dir, (name) => name.endsWith(PENDING) || /\.\d+\.\d+\.tmp$/.test(name));
+  sweepTemporary(
+    dir,
+    (name) => name.endsWith(PENDING) || name.endsWith(ASIDE) || /\.\d+\.\d+\.tmp$/.test(name),
+  );
 }
 
 /** run.json's digests by file name; null when there is no manifest. */
@@ -280,18 +312,23 @@ function readManifest(dir: string): Record<string, string> | null {
 
 /**
  * Finishes a commit that a crash interrupted after run.json was written: each pending file whose
- * digest is the one run.json records is renamed into place.
+ * digest is the one run.json records is renamed into place. After a crash before run.json was
+ * written, it moves the report set aside for that commit back.
  */
 function recoverRun(dir: string): void {
   const manifest = readManifestQuietly(dir);
   if (!manifest) return;
   let moved = false;
   for (const [name, digest] of Object.entries(manifest)) {
-    const pending = join(dir, name + PENDING);
-    if (!existsSync(pending)) continue;
-    if (sha256(readFileSync(pending)) === digest) {
-      renameSync(pending, join(dir, name));
-      moved = true;
+    // The commit's own file, or (a crash before the commit) the previous one, set aside.
+    for (const suffix of [PENDING, ASIDE]) {
+      const candidate = join(dir, name + suffix);
+      if (!existsSync(candidate)) continue;
+      if (sha256(readFileSync(candidate)) === digest) {
+        renameSync(candidate, join(dir, name));
+        moved = true;
+        break;
+      }
     }
   }
   if (moved) syncDir(dir);

@@ -1,24 +1,14 @@
 /**
  * Runs: loading data, training and unlearning runs into run directories from their
- * {@link RunSpec}s, gathering predictions, reports, the cache of trained originals (and oracles)
- * the demo and comparisons reuse, and evaluation against retrain oracles. Progress goes to the
+ * {@link RunSpec}s, gathering predictions, reports, and evaluation against retrain oracles (the
+ * cache of finished runs is `cache.ts`). Progress goes to the
  * caller's event handler; nothing here prints.
  */
-import { createHash } from 'node:crypto';
-import {
-  accessSync,
-  constants,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { DatasetPair } from '../data/dataset.js';
+import type { ModelOptions } from '../models/registry.js';
 import { loadDataset } from '../data/registry.js';
 import { makeSplit, readSplit, type Split } from '../data/split.js';
 import { gapToOracle, membershipInference, neuripsEvaluation } from '../eval/evaluate.js';
@@ -35,7 +25,6 @@ import type { Accuracies, Memorization, RunMetrics } from './metrics.js';
 import {
   commitRun,
   disposeCheckpoint,
-  isCompleteRun,
   loadRunCheckpoint,
   saveRunCheckpoint,
   loadRunModel,
@@ -52,11 +41,9 @@ import { getNumThreads, setNumThreads } from '../tensor/index.js';
 import type { LoopState } from '../unlearn/loop.js';
 import type { EventHandler } from '../unlearn/types.js';
 import { train, unlearn } from '../unlearn/api.js';
-import { TRAIN_DEFAULTS } from '../unlearn/methods/supervised.js';
 import { getMethod, resolveOptions } from '../unlearn/registry.js';
 import { memorizationCheck, type MemorizationTarget } from './scenarios.js';
 import { OptionError } from '../util/errors.js';
-import { letheVersion } from '../util/version.js';
 import { ignoreEvents, type RunEventHandler } from './events.js';
 import { runRecords, type TrainSpec, type UnlearnSpec } from './spec.js';
 
@@ -157,6 +144,24 @@ function loopEvents(label: string, onEvent: RunEventHandler = ignoreEvents): Eve
   return (event) => onEvent({ type: 'loop', label, event });
 }
 
+/** What a training run settles from its spec and data: the model's options and the recipe. */
+export function trainResolved(
+  spec: TrainSpec,
+  data: DatasetPair,
+): { modelOptions: ModelOptions; options: Record<string, unknown> } {
+  return {
+    modelOptions: {
+      inChannels: data.train.shape[0],
+      numClasses: data.train.numClasses,
+      ...(spec.cifarStem ? { cifar: true } : {}),
+    },
+    options: resolveOptions(getMethod('retrain'), spec.options) as unknown as Record<
+      string,
+      unknown
+    >,
+  };
+}
+
 /** Trains an original model into the run directory `out`. */
 export async function trainRun(
   spec: TrainSpec,
@@ -166,15 +171,7 @@ export async function trainRun(
   checkOut(out);
   if (spec.threads !== undefined) setNumThreads(spec.threads);
   const data = await getData(spec.data);
-  const modelOptions = {
-    inChannels: data.train.shape[0],
-    numClasses: data.train.numClasses,
-    ...(spec.cifarStem ? { cifar: true } : {}),
-  };
-  const options = resolveOptions(getMethod('retrain'), spec.options) as unknown as Record<
-    string,
-    unknown
-  >;
+  const { modelOptions, options } = trainResolved(spec, data);
   const { identity, config } = runRecords(spec, {
     data: spec.data,
     model: spec.model,
@@ -444,86 +441,6 @@ async function runReportHtml(
     oracle: oracle ?? metrics.oracle?.accuracy,
     peers,
   });
-}
-
-/** The directory where trained originals (and oracles) are cached across runs. */
-export function cacheDir(): string {
-  return (
-    process.env.LETHE_CACHE_DIR ??
-    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'lethe')
-  );
-}
-
-/** A cache key for everything that determines a trained model. */
-export function cacheKey(parts: Record<string, unknown>): string {
-  return createHash('sha256')
-    .update(JSON.stringify({ ...parts, lethe: letheVersion() }))
-    .digest('hex')
-    .slice(0, 16);
-}
-
-/**
- * Ensures `out` holds a finished run, copying it from the cache when there, and otherwise creating
- * it with `make` and storing a copy in the cache. Returns whether the cache was used.
- */
-export async function cachedRun(
-  kind: string,
-  key: string,
-  out: string,
-  make: (dir: string) => Promise<unknown>,
-): Promise<boolean> {
-  if (isCompleteRun(out)) return true;
-  const cached = join(cacheDir(), `${kind}-${key}`);
-  if (isCompleteRun(cached)) {
-    rmSync(out, { recursive: true, force: true });
-    cpSync(cached, out, { recursive: true });
-    return true;
-  }
-  await make(out);
-  mkdirSync(cacheDir(), { recursive: true });
-  const tmp = `${cached}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  cpSync(out, tmp, { recursive: true });
-  rmSync(cached, { recursive: true, force: true });
-  renameSync(tmp, cached);
-  return false;
-}
-
-/** The training recipe's options as recorded for a cache key. */
-export function recipe(overrides: Record<string, unknown>): Record<string, unknown> {
-  return { ...TRAIN_DEFAULTS, ...overrides };
-}
-
-/** The cache key of a trained original: everything that determines it. */
-export function originalKey(spec: TrainSpec): string {
-  return cacheKey({
-    data: spec.data,
-    model: spec.model,
-    trainOptions: recipe(spec.options),
-    seed: spec.seed,
-    ...(spec.cifarStem ? { cifarStem: true } : {}),
-    // A bf16-mixed original is another model than the fp32 one.
-    ...(spec.precision && spec.precision !== 'fp32' ? { precision: spec.precision } : {}),
-  });
-}
-
-/**
- * Ensures `dir` holds the original `spec` describes, trained once and cached across runs (see
- * {@link cachedRun}). Returns the cache key (later runs' keys derive from it) and whether the
- * cache was used.
- */
-export async function ensureOriginal(
-  spec: TrainSpec,
-  dir: string,
-  run: RunOptions = {},
-): Promise<{ key: string; cached: boolean }> {
-  const key = originalKey(spec);
-  const label = run.label ?? 'original';
-  const cached = await cachedRun('original', key, dir, (d) => {
-    run.onEvent?.({ type: 'run', label, out: d });
-    return trainRun(spec, d, { ...run, label });
-  });
-  return { key, cached };
 }
 
 /** A run directory's eval-mode predictions on its split's sets (computed once per process). */

@@ -1,5 +1,4 @@
 /** Grad mode, gradients without `.grad`, seeding and threads. */
-import { availableParallelism } from 'node:os';
 import { native } from './native.js';
 import { Tensor, wrap } from './tensor.js';
 
@@ -72,12 +71,6 @@ export function setNumThreads(n: number): void {
 export function getNumThreads(): number {
   return native.getNumThreads();
 }
-
-// libtorch's default here was one thread; use the machine's cores unless told otherwise.
-const envThreads = Number(process.env.LETHE_NUM_THREADS);
-native.setNumThreads(
-  Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism(),
-);
 
 /** The libtorch version Lethe was built against, and CUDA availability. */
 export function versions(): { libtorch: string; cuda: string } {

@@ -1,9 +1,12 @@
 /**
  * The only module that loads the compiled addon. Everything native is declared here, in one
- * typed interface; the rest of Lethe reaches libtorch through `src/tensor`.
+ * typed interface; the rest of Lethe reaches libtorch through `src/tensor`. The addon is loaded
+ * at the first use of {@link native}, not at import: the CLI's help, its usage errors and
+ * `lethe setup` work where the addon is not built yet, and a missing addon is one clear error.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LetheError } from '../util/errors.js';
@@ -83,7 +86,8 @@ export class TensorArgumentError extends LetheError {
   }
 }
 
-function addonPath(): string {
+/** Where the built addon is expected. */
+export function addonPath(): string {
   // src/tensor/native.ts and dist/tensor/native.js both sit two levels below the package root.
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
   return join(root, 'native', 'build', 'Release', 'lethe.node');
@@ -96,21 +100,27 @@ function load(): NativeBinding {
       'E_NATIVE_MISSING',
       [
         `Lethe's native addon is not built (expected ${path}).`,
-        'Build it with `npm run build:native` (needs libtorch: `bash scripts/setup.sh` on Debian/Ubuntu,',
-        'or LIBTORCH=/path/to/libtorch for a libtorch distribution such as a CUDA build).',
+        'Build it with `npx lethe setup` (in a checkout: `npm run build:native`); it needs libtorch',
+        '(Debian/Ubuntu: `apt-get install libtorch-dev`, or LIBTORCH=/path/to/libtorch for a libtorch',
+        'distribution such as a CUDA build) and says what else is missing.',
       ].join('\n'),
     );
   }
   try {
     const binding = createRequire(import.meta.url)(path) as NativeBinding;
     binding.setErrorClasses(TorchError, TensorArgumentError);
+    // libtorch's default here was one thread; use the machine's cores unless told otherwise.
+    const envThreads = Number(process.env.LETHE_NUM_THREADS);
+    binding.setNumThreads(
+      Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism(),
+    );
     return binding;
   } catch (error) {
     throw new LetheError(
       'E_NATIVE_LOAD',
       [
         `Lethe's native addon at ${path} failed to load: ${(error as Error).message}`,
-        'If libtorch was upgraded or moved, rebuild with `npm run build:native`;',
+        'If libtorch was upgraded or moved, rebuild with `npx lethe setup --rebuild` (in a checkout: `npm run build:native`);',
         'with a libtorch distribution, make sure LIBTORCH points at it when building.',
       ].join('\n'),
       { cause: error },
@@ -118,4 +128,73 @@ function load(): NativeBinding {
   }
 }
 
-export const native: NativeBinding = load();
+/** Every function of {@link NativeBinding}, so that {@link native} can stand in for it unloaded. */
+const NATIVE_FUNCTIONS = [
+  'op',
+  'call',
+  'callInPlace',
+  'schema',
+  'fromBuffer',
+  'toBuffer',
+  'info',
+  'dispose',
+  'nbytes',
+  'setRequiresGrad',
+  'grad',
+  'setGrad',
+  'isLeaf',
+  'backward',
+  'autogradGrad',
+  'setGradEnabled',
+  'isGradEnabled',
+  'isContiguous',
+  'autocastState',
+  'setAutocast',
+  'autocastNesting',
+  'autocastClearCache',
+  'setAutocastCacheEnabled',
+  'manualSeed',
+  'setNumThreads',
+  'getNumThreads',
+  'cudaIsAvailable',
+  'cudaDeviceCount',
+  'cudaSynchronize',
+  'memory',
+  'versions',
+  'setErrorClasses',
+] as const satisfies readonly (keyof NativeBinding)[];
+// A function added to NativeBinding but not listed above fails to compile here.
+const listed: Record<Exclude<keyof NativeBinding, (typeof NATIVE_FUNCTIONS)[number]>, never> = {};
+void listed;
+
+/**
+ * The addon. Until its first use every property is a getter that loads it and then puts the
+ * addon's functions in their place, so calls after the first cost what a plain object's do.
+ */
+export const native = {} as NativeBinding;
+for (const name of NATIVE_FUNCTIONS)
+  Object.defineProperty(native, name, {
+    configurable: true,
+    enumerable: true,
+    get() {
+      const binding = load();
+      for (const n of NATIVE_FUNCTIONS)
+        Object.defineProperty(native, n, { value: binding[n].bind(binding), enumerable: true });
+      return native[name];
+    },
+  });
+
+/**
+ * Whether the addon is built and loads, with libtorch's version and CUDA's when it does; never
+ * throws a Lethe error (for `lethe setup`).
+ */
+export function nativeStatus():
+  { ok: true; path: string; versions: string } | { ok: false; path: string; error: LetheError } {
+  try {
+    const v = native.versions();
+    return { ok: true, path: addonPath(), versions: `libtorch ${v.libtorch}, CUDA ${v.cuda}` };
+  } catch (error) {
+    if (error instanceof LetheError) return { ok: false, path: addonPath(), error };
+    throw error;
+  }
+}

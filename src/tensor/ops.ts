@@ -1,6 +1,7 @@
 /**
- * The ATen operators Lethe calls, resolved once at start-up by schema name. A typo here fails
- * at import time (and in every test), not in the middle of a training run.
+ * The ATen operators Lethe calls, resolved once by schema name, all together at the first use of
+ * any (so that importing Lethe needs no addon: `lethe --help` works without one). A typo here
+ * fails at the first tensor operation (and in every test), not in the middle of a training run.
  */
 import { native, type OpHandle } from './native.js';
 
@@ -166,16 +167,27 @@ const table = {
 
 export type OpName = keyof typeof table;
 
-function resolve(): Record<OpName, OpHandle> {
-  const out = {} as Record<OpName, OpHandle>;
+/** Resolves every operator and puts the handles in place of {@link OPS}'s getters. */
+function resolveAll(): void {
   for (const [key, qualified] of Object.entries(table)) {
     const dot = qualified.indexOf('.');
     const name = dot < 0 ? qualified : qualified.slice(0, dot);
     const overload = dot < 0 ? '' : qualified.slice(dot + 1);
-    out[key as OpName] = native.op(`aten::${name}`, overload);
+    Object.defineProperty(OPS, key, {
+      value: native.op(`aten::${name}`, overload),
+      enumerable: true,
+    });
   }
-  return out;
 }
 
 /** Operator handles, by Lethe's name for them. */
-export const OPS = resolve();
+export const OPS = {} as Readonly<Record<OpName, OpHandle>>;
+for (const key of Object.keys(table))
+  Object.defineProperty(OPS, key, {
+    configurable: true,
+    enumerable: true,
+    get() {
+      resolveAll();
+      return OPS[key as OpName];
+    },
+  });

@@ -5,8 +5,9 @@
 //   … (rewritten) …
 //   <!-- results:end -->
 //
-// <path> is a comparison.json (`lethe compare`'s; rendered as comparison.md is) or a recorded demo
-// directory (`npm run record-demo`: results/demo). `label srfl=srfl-tuned` shows a method under
+// <path> is a comparison.json (`lethe compare`'s; rendered as comparison.md is, with each method's
+// verdict: the recorded one, else the rule on the recorded means), an audit.json (`lethe audit`'s;
+// rendered as audit.md is) or a recorded demo directory (`npm run record-demo`: results/demo). `label srfl=srfl-tuned` shows a method under
 // another name in that table only, and says so under it: for runs recorded under an id whose
 // meaning changed since, without editing the result file. Each comparison.md beside a
 // comparison.json under results/ is rewritten too.
@@ -19,6 +20,8 @@ import { pathToFileURL } from 'node:url';
 import { renderComparisonMarkdown } from '../src/report/comparison-markdown.js';
 import { renderDemoMarkdown } from '../src/report/demo-markdown.js';
 import type { Comparison, RunMetrics } from '../src/run/metrics.js';
+import { renderAuditMarkdown, type Audit } from '../src/run/audit.js';
+import { withVerdicts } from '../src/run/compare.js';
 
 const BEGIN = /<!-- results:begin ([^>]*?) -->\n/g;
 const END = '<!-- results:end -->';
@@ -83,7 +86,17 @@ export function renderResult(root: string, path: string, labels: Map<string, str
     });
     return `\`${record.command}\` (${path}/run.json: the machine, the date; ${record.wallSeconds.toFixed(0)} s of wall time):\n\n${table}${relabelNote(labels, path)}`;
   }
-  const comparison = readJson<Comparison>(abs);
+  if (path.endsWith('audit.json')) {
+    const audit = readJson<Audit>(abs);
+    used(audit.entries.map((e) => e.method));
+    const table = renderAuditMarkdown({
+      ...audit,
+      entries: audit.entries.map((e) => ({ ...e, method: shown(e.method) })),
+    });
+    const [first, ...rest] = table.split('\n');
+    return `${first} (\`${path}\`)\n${rest.join('\n')}${relabelNote(labels, path)}`;
+  }
+  const comparison = withVerdicts(readJson<Comparison>(abs));
   used(comparison.entries.map((e) => e.method));
   const table = renderComparisonMarkdown({
     ...comparison,
@@ -133,7 +146,7 @@ export function stale(root: string): Map<string, [string, string]> {
   for (const c of comparisons(root))
     check(
       join(c, '..', 'comparison.md'),
-      renderComparisonMarkdown(readJson<Comparison>(join(root, c))),
+      renderComparisonMarkdown(withVerdicts(readJson<Comparison>(join(root, c)))),
     );
   check('README.md', generateReadme(readFileSync(join(root, 'README.md'), 'utf8'), root));
   return out;

@@ -207,6 +207,23 @@ export function entryVerdict(
 }
 
 /**
+ * A comparison with every method's verdict: the recorded one, else the rule applied to the
+ * recorded means (comparisons made before Lethe recorded verdicts).
+ */
+export function withVerdicts(comparison: Comparison): Comparison {
+  const oracle = comparison.entries.find((e) => e.method === 'retrain');
+  if (!oracle) return comparison;
+  return {
+    ...comparison,
+    entries: comparison.entries.map((e) => {
+      if (e === oracle || e.verdict) return e;
+      const verdict = entryVerdict(e, oracle);
+      return verdict ? { ...e, verdict } : e;
+    }),
+  };
+}
+
+/**
  * Evaluates a plan's finished runs against its finished oracles and writes `comparison.json`,
  * `comparison.md` and `report.html`. Jobs that did not finish are listed under `failed`, with
  * their error and log (from `failures`, else from their recorded state); their methods are

@@ -712,7 +712,8 @@ const COMMANDS: Record<string, Command> = {
     description: [
       'Take jobs of comparisons (lethe compare --executor queue) off a Redis queue until stopped',
       '(SIGINT, SIGTERM). Start any number, on any machines that reach Redis and see the run',
-      'directories at the same paths. A job whose worker dies is taken over by another.',
+      'directories at the same paths. A job whose worker dies is taken over by another; a job that',
+      'fails is retried (lethe compare --retries). When Redis restarts, workers reconnect by themselves.',
     ].join('\n'),
     options: {
       redis: {

@@ -372,11 +372,15 @@ test('slurm: with slurmd stopped and its node DOWN, the comparison fails at once
         break; // gone
       }
     }
-    // What slurmctld does once slurmd missed SlurmdTimeout (300 s here), at once.
+    // What slurmctld does once slurmd missed SlurmdTimeout (300 s here), at once: DOWN. Where
+    // other users' jobs run on this shared node, DOWN would kill them; it is drained instead.
+    const busy = execFileSync('squeue', ['-h', '-t', 'RUNNING,COMPLETING', '-w', name], {
+      encoding: 'utf8',
+    }).trim();
     execFileSync('scontrol', [
       'update',
       `nodename=${name}`,
-      'state=down',
+      `state=${busy ? 'drain' : 'down'}`,
       'reason=lethe test: slurmd stopped',
     ]);
     const r = await cli(...comparison(out, '--executor', 'slurm', '--cpus', '1', '--submit'));
@@ -384,7 +388,7 @@ test('slurm: with slurmd stopped and its node DOWN, the comparison fails at once
     assert.match(
       r.err,
       new RegExp(
-        `lethe: slurm: original \\[\\d+_0\\] can never start: PENDING \\(.*\\) in partition \\w+; node ${name} DOWN\\S* \\(reason: lethe test: slurmd stopped[^)]*\\)\\. Cancelled what it submitted \\(scancel \\d+\\)`,
+        `lethe: slurm: original \\[\\d+_0\\] can never start: PENDING \\(.*\\) in partition \\w+; node ${name} (DOWN|\\S*DRAIN)\\S* \\(reason: lethe test: slurmd stopped[^)]*\\)\\. Cancelled what it submitted \\(scancel \\d+\\)`,
       ),
     );
     assert.match(r.err, /resume with: lethe compare --scenario/);

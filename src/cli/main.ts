@@ -47,6 +47,9 @@ import {
   type ComputeSpec,
   type RunEventHandler,
   type TrainSpec,
+  DEFAULT_RETRIES,
+  DEFAULT_STALL_MINUTES,
+  shellQuote,
 } from '../run/index.js';
 import { runReporter } from './progress.js';
 import {
@@ -534,6 +537,25 @@ const COMMANDS: Record<string, Command> = {
         default: 'lethe',
         placeholder: 'name',
       },
+      retries: {
+        type: 'string',
+        description: `slurm --submit, queue: run a job that failed or was cancelled again up to this many times (default ${DEFAULT_RETRIES})`,
+        value: 'integer',
+        min: 0,
+        placeholder: 'n',
+      },
+      'allow-partial': {
+        type: 'boolean',
+        description:
+          'slurm --submit, queue: when jobs failed for good, aggregate the runs that finished (default: stop, naming the failed jobs)',
+      },
+      'stall-timeout': {
+        type: 'string',
+        description: `slurm --submit, queue: stop waiting when no job changed state or wrote to its log for this many minutes (default ${DEFAULT_STALL_MINUTES}); rerunning the command resumes`,
+        value: 'number',
+        above: 0,
+        placeholder: 'minutes',
+      },
     },
     examples: [
       'lethe compare --methods srfl,finetune,neggrad+,scrub,salun --forget random:0.1 --seeds 3',
@@ -587,6 +609,16 @@ const COMMANDS: Record<string, Command> = {
         },
       });
       const planDir = text(values, 'plan');
+      const follow = {
+        ...(numeric(values, 'retries') !== undefined
+          ? { retries: numeric(values, 'retries') }
+          : {}),
+        ...(numeric(values, 'stall-timeout') !== undefined
+          ? { stallMinutes: numeric(values, 'stall-timeout') }
+          : {}),
+        allowPartial: values['allow-partial'] === true,
+        resume: ['lethe', 'compare', ...invocation].map(shellQuote).join(' '),
+      };
       if (executor === 'serial' && planDir === undefined)
         return printComparison(await runPlan(planned, onEvent), out, started);
       const plan = writePlan(planDir ?? join(out, 'plan'), planned);
@@ -621,7 +653,7 @@ const COMMANDS: Record<string, Command> = {
           onEvent,
         };
         if (values.submit === true)
-          return printComparison(await runSlurm(plan, slurm), out, started);
+          return printComparison(await runSlurm(plan, { ...slurm, ...follow }), out, started);
         const scripts = writeSlurmScripts(plan, slurm);
         console.log(
           [
@@ -639,6 +671,7 @@ const COMMANDS: Record<string, Command> = {
           redis: text(values, 'redis')!,
           queue: String(values.queue),
           onEvent,
+          ...follow,
         }),
         out,
         started,
@@ -847,7 +880,8 @@ const COMMANDS: Record<string, Command> = {
     description: [
       'Take jobs of comparisons (lethe compare --executor queue) off a Redis queue until stopped',
       '(SIGINT, SIGTERM). Start any number, on any machines that reach Redis and see the run',
-      'directories at the same paths. A job whose worker dies is taken over by another.',
+      'directories at the same paths. A job whose worker dies is taken over by another; a job that',
+      'fails is retried (lethe compare --retries). When Redis restarts, workers reconnect by themselves.',
     ].join('\n'),
     options: {
       redis: {
@@ -1066,6 +1100,9 @@ function mainHelp(): string {
   ].join('\n');
 }
 
+/** The arguments after the command's name, for the messages that say how to resume it. */
+let invocation: string[] = [];
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -1079,6 +1116,7 @@ export async function main(argv: string[]): Promise<number> {
         `Unknown command '${name}'; expected one of ${Object.keys(COMMANDS).join(', ')}`,
       );
     const parsed = parseCommand(name, rest, command.options);
+    invocation = rest;
     if (parsed.values.help) {
       console.log(helpText(command.usage, command.description, command.options, command.examples));
       return 0;

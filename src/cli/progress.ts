@@ -3,7 +3,8 @@
  * forget / retain accuracy on every long step, and one line per evaluated epoch. On a terminal it
  * redraws one line; otherwise (CI, logs) it prints a line every 10%.
  */
-import type { RunEventHandler } from '../run/events.js';
+import type { EngineJobState, RunEvent, RunEventHandler } from '../run/events.js';
+import { describeJob } from '../run/executors/watch.js';
 import type { UnlearnEvent } from '../unlearn/types.js';
 
 function formatSeconds(s: number): string {
@@ -105,6 +106,39 @@ export class ProgressReporter {
 }
 
 /**
+ * What a followed plan's `engine` event prints: a line per job whose state changed, then one
+ * summary (`slurm: 3/7 runs finished; 2 RUNNING, 2 PENDING (Resources); last change 0:42 ago`).
+ */
+export function engineLines(event: Extract<RunEvent, { type: 'engine' }>): string[] {
+  // A job per line; three or more that came to the same state, on one.
+  const groups = new Map<string, EngineJobState[]>();
+  for (const j of event.changed) {
+    const what = `${j.state}${j.reason ? ` (${j.reason})` : ''}`;
+    groups.set(what, [...(groups.get(what) ?? []), j]);
+  }
+  const lines = [...groups].flatMap(([what, jobs]) =>
+    jobs.length >= 3
+      ? [
+          `${event.engine}: ${jobs.length} jobs ${what}: ${jobs.map((j) => `${j.id}${j.engineId ? ` [${j.engineId}]` : ''}`).join(', ')}`,
+        ]
+      : jobs.map(
+          (j) =>
+            `${event.engine}: ${describeJob(j)}${j.attempt && j.attempt > 1 ? ` (attempt ${j.attempt})` : ''}`,
+        ),
+  );
+  const counts = new Map<string, number>();
+  for (const j of event.jobs) {
+    const what = `${j.state}${j.state === 'PENDING' && j.reason ? ` (${j.reason})` : ''}`;
+    counts.set(what, (counts.get(what) ?? 0) + 1);
+  }
+  const states = [...counts].map(([what, n]) => `${n} ${what}`).join(', ');
+  lines.push(
+    `${event.engine}: ${event.done}/${event.total} runs finished; ${states || 'no jobs queued'}; last change ${formatSeconds(event.idleSeconds)} ago${event.extra ? `; ${event.extra}` : ''}`,
+  );
+  return lines;
+}
+
+/**
  * Subscribes the terminal to the run layer's events: a progress bar per run, notes as lines on
  * stderr; `onRun` may print a line when a run starts (or return null to stay quiet).
  */
@@ -131,6 +165,9 @@ export function runReporter(
       }
       case 'note':
         console.error(event.message);
+        break;
+      case 'engine':
+        for (const line of engineLines(event)) console.error(line);
         break;
       case 'job':
         if (event.state === 'failed') console.error(`${event.id}: failed: ${event.error}`);

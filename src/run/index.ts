@@ -94,11 +94,18 @@ export {
   DEFAULT_QUEUE,
   enqueuePlan,
   runQueue,
+  type QueuedPlan,
   runWorker,
   type QueueOptions,
   type WorkerOptions,
 } from './executors/queue.js';
-export { letheCommand } from './executors/command.js';
+export { letheCommand, shellQuote } from './executors/command.js';
+export {
+  DEFAULT_RETRIES,
+  DEFAULT_STALL_MINUTES,
+  Watch,
+  type FollowOptions,
+} from './executors/watch.js';
 export {
   DEFAULT_SCENARIO,
   loadScenario,

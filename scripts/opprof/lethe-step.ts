@@ -36,4 +36,5 @@ for (let i = 0; i < Number(steps); i++) {
   });
 }
 model.eval();
-for (let i = 0; i < 3; i++) tidy(() => noGrad(() => withPrecision(compute, () => model.forward(x))));
+for (let i = 0; i < 3; i++)
+  tidy(() => noGrad(() => withPrecision(compute, () => model.forward(x))));

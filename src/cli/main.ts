@@ -23,8 +23,12 @@ import { LetheError, OptionError } from '../util/errors.js';
 import {
   checkCompute,
   collect,
+  asAudit,
+  asComparison,
   collectAudit,
   planAudit,
+  type Plan,
+  type PlanResult,
   renderAuditMarkdown,
   runAudit,
   type Audit,
@@ -142,6 +146,169 @@ function overrides(values: Parsed['values']): Record<string, unknown> {
   if (lr !== undefined) out.lr = lr;
   if (batchSize !== undefined) out.batchSize = batchSize;
   return out;
+}
+
+/** Where a plan's jobs run, shared by every command that makes a plan (compare, audit). */
+const EXECUTOR_OPTIONS: OptionTable = {
+  executor: {
+    type: 'string',
+    description:
+      "where the jobs run: 'serial' (here, default), 'local' (--jobs processes), 'slurm' (an sbatch array), 'queue' (lethe worker processes off --redis)",
+    choices: ['serial', 'local', 'slurm', 'queue'],
+    placeholder: 'name',
+  },
+  jobs: {
+    type: 'string',
+    description: 'local: processes at once (threads divided between them)',
+    default: '2',
+    value: 'integer',
+    min: 1,
+    placeholder: 'k',
+  },
+  partition: { type: 'string', description: 'slurm: partition', placeholder: 'name' },
+  gpus: {
+    type: 'string',
+    description: 'slurm: GPUs per job',
+    value: 'integer',
+    min: 0,
+    placeholder: 'n',
+  },
+  cpus: {
+    type: 'string',
+    description: 'slurm: CPUs per job (its libtorch threads)',
+    value: 'integer',
+    min: 1,
+    placeholder: 'n',
+  },
+  mem: { type: 'string', description: 'slurm: memory per job, e.g. 8G', placeholder: 'size' },
+  time: {
+    type: 'string',
+    description: 'slurm: time limit per job, e.g. 2:00:00',
+    placeholder: 'limit',
+  },
+  throttle: {
+    type: 'string',
+    description: "slurm: at most this many jobs at once (the array's %)",
+    value: 'integer',
+    min: 1,
+    placeholder: 'n',
+  },
+  submit: {
+    type: 'boolean',
+    description:
+      'slurm: submit the array and the aggregation and follow them to the end (default: write the scripts and say how to submit them)',
+  },
+  redis: {
+    type: 'string',
+    description: 'queue: the Redis URL, e.g. redis://host:6379',
+    placeholder: 'url',
+  },
+  queue: {
+    type: 'string',
+    description: 'queue: the queue name',
+    default: 'lethe',
+    placeholder: 'name',
+  },
+  retries: {
+    type: 'string',
+    description: `slurm --submit, queue: run a job that failed or was cancelled again up to this many times (default ${DEFAULT_RETRIES})`,
+    value: 'integer',
+    min: 0,
+    placeholder: 'n',
+  },
+  'allow-partial': {
+    type: 'boolean',
+    description:
+      'slurm --submit, queue: when jobs failed for good, aggregate the runs that finished (default: stop, naming the failed jobs)',
+  },
+  'stall-timeout': {
+    type: 'string',
+    description: `slurm --submit, queue: stop waiting when no job changed state or wrote to its log for this many minutes (default ${DEFAULT_STALL_MINUTES}); rerunning the command resumes`,
+    value: 'number',
+    above: 0,
+    placeholder: 'minutes',
+  },
+};
+
+/**
+ * Runs a plan where `--executor` says (serial, local processes, a Slurm array, a Redis queue) and
+ * returns its result; undefined when only the plan or the Slurm scripts were written (with how to
+ * run them printed). `serial` runs the plan in this process; `aggregate` replaces the plan's own
+ * aggregation after local processes.
+ */
+async function executePlan(
+  command: 'compare' | 'audit',
+  planned: Plan,
+  parsed: Parsed,
+  onEvent: RunEventHandler,
+  runners: {
+    serial: (plan: Plan) => Promise<PlanResult>;
+    aggregate?: (plan: Plan, o: { onEvent?: RunEventHandler }) => Promise<PlanResult>;
+  },
+): Promise<PlanResult | undefined> {
+  const { values } = parsed;
+  const executor = text(values, 'executor') ?? 'serial';
+  if (executor === 'queue' && !text(values, 'redis'))
+    throw new OptionError(`lethe ${command}: --executor queue needs --redis <url>`);
+  const planDir = text(values, 'plan');
+  if (executor === 'serial' && planDir === undefined) return runners.serial(planned);
+  const plan = writePlan(planDir ?? join(planned.out, 'plan'), planned);
+  const planFile = join(plan.dir!, 'plan.json');
+  if (executor === 'serial') {
+    console.log(
+      [
+        `plan: ${planFile} (${plan.jobs.length} jobs, indices 0..${plan.jobs.length - 1})`,
+        `  one job:     lethe job ${plan.dir} --index <i>`,
+        `  all of them: lethe ${command} --executor local|slurm|queue … --plan ${plan.dir}`,
+        `  afterwards:  lethe ${command} --collect ${plan.dir}`,
+      ].join('\n'),
+    );
+    return undefined;
+  }
+  const threads = numeric(values, 'threads');
+  if (executor === 'local') {
+    const local = { jobs: numeric(values, 'jobs') ?? 2, threads, onEvent };
+    return runners.aggregate ? runLocal(plan, local, runners.aggregate) : runLocal(plan, local);
+  }
+  const follow = {
+    ...(numeric(values, 'retries') !== undefined ? { retries: numeric(values, 'retries') } : {}),
+    ...(numeric(values, 'stall-timeout') !== undefined
+      ? { stallMinutes: numeric(values, 'stall-timeout') }
+      : {}),
+    allowPartial: values['allow-partial'] === true,
+    resume: ['lethe', command, ...invocation].map(shellQuote).join(' '),
+  };
+  if (executor === 'slurm') {
+    const slurm = {
+      ...(text(values, 'partition') ? { partition: text(values, 'partition') } : {}),
+      ...(numeric(values, 'gpus') !== undefined ? { gpus: numeric(values, 'gpus') } : {}),
+      ...(numeric(values, 'cpus') !== undefined ? { cpus: numeric(values, 'cpus') } : {}),
+      ...(text(values, 'mem') ? { mem: text(values, 'mem') } : {}),
+      ...(text(values, 'time') ? { time: text(values, 'time') } : {}),
+      ...(numeric(values, 'throttle') !== undefined
+        ? { throttle: numeric(values, 'throttle') }
+        : {}),
+      onEvent,
+    };
+    if (values.submit === true) return runSlurm(plan, { ...slurm, ...follow });
+    const scripts = writeSlurmScripts(plan, slurm);
+    console.log(
+      [
+        `plan: ${planFile} (${plan.jobs.length} jobs)`,
+        'submit with:',
+        `  id=$(sbatch --parsable ${scripts.array})`,
+        `  sbatch --dependency=afterok:$id --kill-on-invalid-dep=yes ${scripts.aggregate}`,
+        `(or add --submit to submit and follow them; if a job fails, lethe ${command} --collect ${plan.dir})`,
+      ].join('\n'),
+    );
+    return undefined;
+  }
+  return runQueue(plan, {
+    redis: text(values, 'redis')!,
+    queue: String(values.queue),
+    onEvent,
+    ...follow,
+  });
 }
 
 /** `--opt method.key=value` pairs, by method. */
@@ -478,84 +645,7 @@ const COMMANDS: Record<string, Command> = {
         description: "evaluate a plan's finished runs into the comparison files",
         placeholder: 'plan-dir',
       },
-      executor: {
-        type: 'string',
-        description:
-          "where the jobs run: 'serial' (here, default), 'local' (--jobs processes), 'slurm' (an sbatch array), 'queue' (lethe worker processes off --redis)",
-        choices: ['serial', 'local', 'slurm', 'queue'],
-        placeholder: 'name',
-      },
-      jobs: {
-        type: 'string',
-        description: 'local: processes at once (threads divided between them)',
-        default: '2',
-        value: 'integer',
-        min: 1,
-        placeholder: 'k',
-      },
-      partition: { type: 'string', description: 'slurm: partition', placeholder: 'name' },
-      gpus: {
-        type: 'string',
-        description: 'slurm: GPUs per job',
-        value: 'integer',
-        min: 0,
-        placeholder: 'n',
-      },
-      cpus: {
-        type: 'string',
-        description: 'slurm: CPUs per job (its libtorch threads)',
-        value: 'integer',
-        min: 1,
-        placeholder: 'n',
-      },
-      mem: { type: 'string', description: 'slurm: memory per job, e.g. 8G', placeholder: 'size' },
-      time: {
-        type: 'string',
-        description: 'slurm: time limit per job, e.g. 2:00:00',
-        placeholder: 'limit',
-      },
-      throttle: {
-        type: 'string',
-        description: "slurm: at most this many jobs at once (the array's %)",
-        value: 'integer',
-        min: 1,
-        placeholder: 'n',
-      },
-      submit: {
-        type: 'boolean',
-        description:
-          'slurm: submit the array and the aggregation and follow them to the end (default: write the scripts and say how to submit them)',
-      },
-      redis: {
-        type: 'string',
-        description: 'queue: the Redis URL, e.g. redis://host:6379',
-        placeholder: 'url',
-      },
-      queue: {
-        type: 'string',
-        description: 'queue: the queue name',
-        default: 'lethe',
-        placeholder: 'name',
-      },
-      retries: {
-        type: 'string',
-        description: `slurm --submit, queue: run a job that failed or was cancelled again up to this many times (default ${DEFAULT_RETRIES})`,
-        value: 'integer',
-        min: 0,
-        placeholder: 'n',
-      },
-      'allow-partial': {
-        type: 'boolean',
-        description:
-          'slurm --submit, queue: when jobs failed for good, aggregate the runs that finished (default: stop, naming the failed jobs)',
-      },
-      'stall-timeout': {
-        type: 'string',
-        description: `slurm --submit, queue: stop waiting when no job changed state or wrote to its log for this many minutes (default ${DEFAULT_STALL_MINUTES}); rerunning the command resumes`,
-        value: 'number',
-        above: 0,
-        placeholder: 'minutes',
-      },
+      ...EXECUTOR_OPTIONS,
     },
     examples: [
       'lethe compare --methods srfl,finetune,neggrad+,scrub,salun --forget random:0.1 --seeds 3',
@@ -576,9 +666,6 @@ const COMMANDS: Record<string, Command> = {
           return printAudit(await collectAudit(plan, { onEvent: runReporter() }), plan.out);
         return printComparison(await collect(plan, { onEvent: runReporter() }), plan.out, started);
       }
-      const executor = text(values, 'executor') ?? 'serial';
-      if (executor === 'queue' && !text(values, 'redis'))
-        throw new OptionError('lethe compare: --executor queue needs --redis <url>');
       const c = compute(parsed);
       const out = String(values.out);
       const from = text(values, 'from');
@@ -608,74 +695,10 @@ const COMMANDS: Record<string, Command> = {
             printMemorization(planned.original);
         },
       });
-      const planDir = text(values, 'plan');
-      const follow = {
-        ...(numeric(values, 'retries') !== undefined
-          ? { retries: numeric(values, 'retries') }
-          : {}),
-        ...(numeric(values, 'stall-timeout') !== undefined
-          ? { stallMinutes: numeric(values, 'stall-timeout') }
-          : {}),
-        allowPartial: values['allow-partial'] === true,
-        resume: ['lethe', 'compare', ...invocation].map(shellQuote).join(' '),
-      };
-      if (executor === 'serial' && planDir === undefined)
-        return printComparison(await runPlan(planned, onEvent), out, started);
-      const plan = writePlan(planDir ?? join(out, 'plan'), planned);
-      const planFile = join(plan.dir!, 'plan.json');
-      if (executor === 'serial') {
-        console.log(
-          [
-            `plan: ${planFile} (${plan.jobs.length} jobs, indices 0..${plan.jobs.length - 1})`,
-            `  one job:     lethe job ${plan.dir} --index <i>`,
-            `  all of them: lethe compare --executor local|slurm|queue … --plan ${plan.dir}`,
-            `  afterwards:  lethe compare --collect ${plan.dir}`,
-          ].join('\n'),
-        );
-        return;
-      }
-      if (executor === 'local')
-        return printComparison(
-          await runLocal(plan, { jobs: numeric(values, 'jobs') ?? 2, threads: c.threads, onEvent }),
-          out,
-          started,
-        );
-      if (executor === 'slurm') {
-        const slurm = {
-          ...(text(values, 'partition') ? { partition: text(values, 'partition') } : {}),
-          ...(numeric(values, 'gpus') !== undefined ? { gpus: numeric(values, 'gpus') } : {}),
-          ...(numeric(values, 'cpus') !== undefined ? { cpus: numeric(values, 'cpus') } : {}),
-          ...(text(values, 'mem') ? { mem: text(values, 'mem') } : {}),
-          ...(text(values, 'time') ? { time: text(values, 'time') } : {}),
-          ...(numeric(values, 'throttle') !== undefined
-            ? { throttle: numeric(values, 'throttle') }
-            : {}),
-          onEvent,
-        };
-        if (values.submit === true)
-          return printComparison(await runSlurm(plan, { ...slurm, ...follow }), out, started);
-        const scripts = writeSlurmScripts(plan, slurm);
-        console.log(
-          [
-            `plan: ${planFile} (${plan.jobs.length} jobs)`,
-            'submit with:',
-            `  id=$(sbatch --parsable ${scripts.array})`,
-            `  sbatch --dependency=afterok:$id --kill-on-invalid-dep=yes ${scripts.aggregate}`,
-            `(or add --submit to submit and follow them; if a job fails, lethe compare --collect ${plan.dir})`,
-          ].join('\n'),
-        );
-        return;
-      }
-      return printComparison(
-        await runQueue(plan, {
-          redis: text(values, 'redis')!,
-          queue: String(values.queue),
-          onEvent,
-          ...follow,
-        }),
-        out,
-        started,
-      );
+      const result = await executePlan('compare', planned, parsed, onEvent, {
+        serial: (plan) => runPlan(plan, onEvent),
+      });
+      return result && printComparison(asComparison(result), out, started);
     },
   },
   audit: {
@@ -687,7 +710,7 @@ const COMMANDS: Record<string, Command> = {
       'likelihood-ratio attack fit on the others. Writes audit.json (attack accuracy with its 95% CI,',
       'AUC, TPR at 1% and 5% FPR per method; the retrain row is the attack’s floor), examples.json',
       '(which forget examples give each method away) and audit.md. Every training is a job of a plan:',
-      'the same command resumes, and --executor local runs jobs in parallel processes.',
+      'the same command resumes, and --executor local|slurm|queue runs the jobs elsewhere.',
     ].join('\n'),
     options: {
       scenario: scenarioOption(DEFAULT_SCENARIO),
@@ -754,7 +777,8 @@ const COMMANDS: Record<string, Command> = {
       },
       plan: {
         type: 'string',
-        description: 'write the plan of jobs into this directory (default <out>/plan)',
+        description:
+          'write the audit as a plan of jobs into this directory (default <out>/plan); with the serial executor, only write it (run its jobs with lethe job)',
         placeholder: 'dir',
       },
       collect: {
@@ -762,24 +786,12 @@ const COMMANDS: Record<string, Command> = {
         description: "score a plan's finished runs into the audit files",
         placeholder: 'plan-dir',
       },
-      executor: {
-        type: 'string',
-        description: "where the jobs run: 'serial' (here, default) or 'local' (--jobs processes)",
-        choices: ['serial', 'local'],
-        placeholder: 'name',
-      },
-      jobs: {
-        type: 'string',
-        description: 'local: processes at once (threads divided between them)',
-        default: '2',
-        value: 'integer',
-        min: 1,
-        placeholder: 'k',
-      },
+      ...EXECUTOR_OPTIONS,
     },
     examples: [
       'lethe audit --scenario memorized-fmnist --shadows 16 --out runs/audit --executor local --jobs 2',
       'lethe audit --scenario memorized-fmnist --methods srfl,srfl-calibrated --shadows 16 --out runs/audit --precision bf16-mixed',
+      'lethe audit --scenario memorized-fmnist --out /shared/audit --executor slurm --cpus 2 --submit',
       'lethe audit --collect runs/audit/plan',
     ],
     async run(parsed) {
@@ -807,22 +819,21 @@ const COMMANDS: Record<string, Command> = {
         variance: values.variance as 'global' | 'per-example',
         ...scenarioOf(parsed),
       });
-      const plan = writePlan(text(values, 'plan') ?? join(out, 'plan'), planned);
       const executor = text(values, 'executor') ?? 'serial';
-      const jobs = numeric(values, 'jobs') ?? 2;
       const ranWith = {
         executor,
-        ...(executor === 'local' ? { jobs } : {}),
+        ...(executor === 'local' ? { jobs: numeric(values, 'jobs') ?? 2 } : {}),
         threads: c.threads ?? availableParallelism(),
         precision: c.precision,
       };
-      const audit =
-        executor === 'local'
-          ? await runLocal(plan, { jobs, threads: c.threads, onEvent }, (p, o) =>
-              collectAudit(p, { ...o, startedAt, ranWith }),
-            )
-          : await runAudit(plan, onEvent, { startedAt, ranWith });
-      return printAudit(audit, out);
+      // Written here too when it runs serially: every job of an audit is worth resuming.
+      const written = (plan: Plan): Plan =>
+        plan.dir ? plan : writePlan(text(values, 'plan') ?? join(out, 'plan'), plan);
+      const result = await executePlan('audit', planned, parsed, onEvent, {
+        serial: (plan) => runAudit(written(plan), onEvent, { startedAt, ranWith }),
+        aggregate: (plan, o) => collectAudit(plan, { ...o, startedAt, ranWith }),
+      });
+      return result && printAudit(asAudit(result), out);
     },
   },
   job: {

@@ -125,3 +125,11 @@ export {
   type AuditEntry,
   type AuditInput,
 } from './audit.js';
+export {
+  asAudit,
+  asComparison,
+  collectPlan,
+  readResult,
+  resultFile,
+  type PlanResult,
+} from './plan-result.js';

@@ -6,8 +6,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { ignoreEvents, type RunEventHandler } from '../events.js';
-import type { Comparison } from '../metrics.js';
-import { collect } from '../compare.js';
+import { collectPlan, type PlanResult } from '../plan-result.js';
 import { planProgress, type Plan } from '../plan.js';
 import { letheCommand } from './command.js';
 
@@ -39,7 +38,7 @@ function runProcess(plan: Plan, index: number, threads: number): Promise<number>
 }
 
 /** Runs every job of a written plan (see `writePlan`) in `jobs` processes, then collects it. */
-export async function runLocal(plan: Plan, options: LocalOptions): Promise<Comparison>;
+export async function runLocal(plan: Plan, options: LocalOptions): Promise<PlanResult>;
 export async function runLocal<T>(
   plan: Plan,
   options: LocalOptions,
@@ -49,7 +48,7 @@ export async function runLocal<T>(
   plan: Plan,
   options: LocalOptions,
   aggregate?: Collector<T>,
-): Promise<T | Comparison> {
+): Promise<T | PlanResult> {
   const onEvent = options.onEvent ?? ignoreEvents;
   const k = Math.max(1, Math.min(options.jobs, plan.jobs.length));
   const threads = Math.max(1, Math.floor((options.threads ?? availableParallelism()) / k));
@@ -68,5 +67,5 @@ export async function runLocal<T>(
     }
   };
   await Promise.all(Array.from({ length: k }, worker));
-  return (aggregate ?? collect)(plan, { onEvent });
+  return (aggregate ?? collectPlan)(plan, { onEvent });
 }

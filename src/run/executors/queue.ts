@@ -9,14 +9,14 @@
  * the job back, and its run continues from its last checkpoint.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FlowProducer, Job, Queue, Worker } from 'bullmq';
 import { LetheError } from '../../util/errors.js';
 import { ignoreEvents, type RunEventHandler } from '../events.js';
-import type { Comparison } from '../metrics.js';
 import type { EngineJobState } from '../events.js';
+import { readResult, resultFile, type PlanResult } from '../plan-result.js';
 import { planProgress, readPlan, readStatus, type Plan } from '../plan.js';
 import { isCompleteRun } from '../rundir.js';
 import { letheCommand } from './command.js';
@@ -112,7 +112,7 @@ async function stateOf(queue: Queue, id: string, name: string): Promise<EngineJo
  * the stuck jobs when nothing moved for the stall timeout; the runs that finished are kept, and
  * running the same command again enqueues the plan anew, its finished runs skipped.
  */
-export async function runQueue(plan: Plan, o: QueueOptions): Promise<Comparison> {
+export async function runQueue(plan: Plan, o: QueueOptions): Promise<PlanResult> {
   const onEvent = o.onEvent ?? ignoreEvents;
   const name = o.queue ?? DEFAULT_QUEUE;
   const ids = await enqueuePlan(plan, o);
@@ -212,7 +212,7 @@ export async function runQueue(plan: Plan, o: QueueOptions): Promise<Comparison>
   } finally {
     await queue.close();
   }
-  return JSON.parse(readFileSync(join(plan.out, 'comparison.json'), 'utf8')) as Comparison;
+  return readResult(plan);
 }
 
 export interface WorkerOptions extends QueueOptions {
@@ -267,7 +267,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       if (job.name === AGGREGATE) {
         onEvent({ type: 'note', message: `worker: collecting ${dir}` });
         const started = Date.now();
-        const written = join(readPlan(dir).out, 'comparison.json');
+        const written = resultFile(readPlan(dir));
         // Exit 1: the comparison was written, with jobs that failed in it.
         await runChild(
           ['compare', '--collect', dir],

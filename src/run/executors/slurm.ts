@@ -7,15 +7,14 @@
  * storage every node sees, at the same paths.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LetheError } from '../../util/errors.js';
 import { ignoreEvents, type RunEventHandler } from '../events.js';
-import type { Comparison } from '../metrics.js';
-import { collect } from '../compare.js';
+import { collectPlan, readResult, resultFile, type PlanResult } from '../plan-result.js';
 import type { EngineJobState } from '../events.js';
 import { planProgress, readStatus, type Plan } from '../plan.js';
 import { RUN_FILES } from '../rundir.js';
@@ -225,7 +224,7 @@ function neverRuns(job: QueuedJob, nodes: SlurmNode[]): string | null {
 export async function runSlurm(
   plan: Plan,
   o: SlurmOptions & FollowOptions = {},
-): Promise<Comparison> {
+): Promise<PlanResult> {
   const onEvent = o.onEvent ?? ignoreEvents;
   const retries = o.retries ?? DEFAULT_RETRIES;
   const poll = (o.pollSeconds ?? 2) * 1000;
@@ -368,7 +367,7 @@ export async function runSlurm(
             type: 'note',
             message: `slurm: failed for good: ${list}; aggregating the rest (--allow-partial)`,
           });
-          return collect(plan, { onEvent });
+          return collectPlan(plan, { onEvent });
         }
         throw new LetheError(
           'E_JOBS',
@@ -395,9 +394,9 @@ export async function runSlurm(
       );
     await sleep(poll);
   }
-  const written = join(plan.out, 'comparison.json');
+  const written = resultFile(plan);
   if (existsSync(written) && statSync(written).mtimeMs >= aggregateSubmitted)
-    return JSON.parse(readFileSync(written, 'utf8')) as Comparison;
+    return readResult(plan);
   throw new LetheError(
     'E_JOBS',
     `slurm: the aggregation ${aggregate} ended without writing ${written} (log: ${join(plan.dir!, 'logs', 'collect.log')})${resume}`,

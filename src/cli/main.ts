@@ -43,6 +43,7 @@ import {
   type TrainSpec,
 } from '../run/index.js';
 import { runReporter } from './progress.js';
+import { SERVE_COMMAND } from './serve.js';
 import {
   helpText,
   methodOverrides,
@@ -857,6 +858,7 @@ const COMMANDS: Record<string, Command> = {
       console.log(`demo finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     },
   },
+  serve: SERVE_COMMAND,
   scenarios: {
     usage: 'lethe scenarios [<name>]',
     description: 'List the built-in scenarios, or show one with its settings and notes.',

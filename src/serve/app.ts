@@ -308,6 +308,7 @@ export function createApp(options: ServeOptions & { root: ServedRoot }): {
   });
   app.get('/api/thumb', async (c) => {
     const rel = relPath(c);
+    root.resolve(rel);
     const i = Number(c.req.query('index'));
     const config = scanner.readJson(join(rel, RUN_FILES.config)) as { data?: unknown };
     if (typeof config.data !== 'string')

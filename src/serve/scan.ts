@@ -211,7 +211,11 @@ export class Scanner {
         inner = this.comparisonContext(rel);
       }
       if (depth >= MAX_DEPTH) return;
-      for (const e of entries) {
+      // Real directories before symlinks, so a run reached both ways is listed under its own name.
+      const ordered = [...entries].sort(
+        (a, b) => Number(a.isSymbolicLink()) - Number(b.isSymbolicLink()),
+      );
+      for (const e of ordered) {
         if (e.name.startsWith('.') || e.name === 'node_modules') continue;
         if (!e.isDirectory() && !e.isSymbolicLink()) continue;
         if (inner && inner.path === rel && (e.name === PLAN_DIR || e.name === 'logs')) continue;
@@ -386,7 +390,11 @@ export class Scanner {
         const within = relative(raw.out as string, j.out);
         if (!within.startsWith('..')) byPath.set(within.split('\\').join('/'), i);
       });
-      ctx.plan = { jobs: jobs as PlanJobShape[], out: raw.out };
+      ctx.plan = {
+        jobs: jobs as PlanJobShape[],
+        out: raw.out,
+        ...(typeof raw.forget === 'string' ? { forget: raw.forget } : {}),
+      };
       ctx.executor = this.executorOf(rel);
       ctx.jobState = (runRel) => {
         const i = byPath.get(relative(rel, runRel));
@@ -489,9 +497,7 @@ export class Scanner {
       updated: this.root.stat(ctx.path)?.mtimeMs ?? 0,
     };
     if (ctx.reason) return { ...base, state: 'unreadable', reason: ctx.reason };
-    const plan = ctx.plan as (PlanShape & Record<string, unknown>) | null;
-    if (plan && typeof (plan as Record<string, unknown>).forget === 'string')
-      base.forget = (plan as Record<string, unknown>).forget as string;
+    if (ctx.plan?.forget) base.forget = ctx.plan.forget;
     if (this.root.stat(ctx.path, COMPARISON_FILE)) {
       try {
         const c = this.readJson(join(ctx.path, COMPARISON_FILE)) as Comparison;
@@ -552,6 +558,7 @@ interface PlanJobShape {
 interface PlanShape {
   jobs: PlanJobShape[];
   out: string;
+  forget?: string;
 }
 interface JobStatusShape {
   state: string;

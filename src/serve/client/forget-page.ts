@@ -166,33 +166,31 @@ export function forgetPage(initial: { path: string }): void {
       const list = view.examples.filter((e) => cls === '' || String(e.label) === cls);
       clear(
         grid,
-        ...list
-          .slice(0, shown)
-          .map((e) =>
+        ...list.slice(0, shown).map((e) =>
+          h(
+            'div',
+            {
+              class: `thumb${selected === e ? ' selected' : ''}`,
+              'data-index': e.index,
+              tabindex: 0,
+              onclick: () => showDetail(e),
+              onkeydown: (k: Event) => (k as KeyboardEvent).key === 'Enter' && showDetail(e),
+            },
+            h('img', {
+              src: `/api/thumb?path=${q(view.path)}&index=${e.index}`,
+              alt: `${name(e.label)} #${e.index}`,
+              loading: 'lazy',
+            }),
+            h('div', {}, `#${rankOf.get(e)} · ${fixed(e.score, 2)}`),
             h(
               'div',
-              {
-                class: `thumb${selected === e ? ' selected' : ''}`,
-                'data-index': e.index,
-                tabindex: 0,
-                onclick: () => showDetail(e),
-                onkeydown: (k: Event) => (k as KeyboardEvent).key === 'Enter' && showDetail(e),
-              },
-              h('img', {
-                src: `/api/thumb?path=${q(view.path)}&index=${e.index}`,
-                alt: `${name(e.label)} #${e.index}`,
-                loading: 'lazy',
-              }),
-              h('div', {}, `#${rankOf.get(e)} · ${fixed(e.score, 2)}`),
-              h(
-                'div',
-                { class: 'preds' },
-                predTag('this run', e.model, e.label),
-                predTag('original', e.original, e.label),
-                predTag('oracle', e.oracle, e.label),
-              ),
+              { class: 'preds' },
+              predTag('this run', e.model, e.label),
+              predTag('original', e.original, e.label),
+              predTag('oracle', e.oracle, e.label),
             ),
           ),
+        ),
       );
       more.classList.toggle('hidden', list.length <= shown);
     };

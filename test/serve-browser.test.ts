@@ -163,7 +163,7 @@ test('the runs list: states, metrics, filters, links to reports', async (t) => {
     ['cmp/retrain/seed-1', 'finished'],
     ['original', 'finished'],
   ]);
-  assert.match(await page.textContent('#comparisons')!, /3\/4 finished/);
+  assert.match((await page.textContent('#comparisons')) ?? '', /3\/4 finished/);
   await page.selectOption('#filter-method', 'retrain');
   assert.equal(await page.locator('tr.run').count(), 2);
   await page.fill('#filter-text', 'seed-1');
@@ -209,7 +209,7 @@ test('a run in progress appears live: steps, epochs, ETA, then finished', async 
   await page.waitForSelector('#cards .state[data-state="finished"]', { timeout: 10_000 });
   // 3 epochs of ⌈120 / 8⌉ = 15 steps (class 1 is a quarter of the 160 examples).
   await page.waitForFunction(() => document.body.dataset.steps === '45');
-  assert.match(await page.textContent('#cards')!, /45\/45epoch 3\/3 · ETA 0 s/);
+  assert.match((await page.textContent('#cards')) ?? '', /45\/45epoch 3\/3 · ETA 0 s/);
   const points = await page.evaluate(() => {
     const chart = (
       globalThis as unknown as {
@@ -259,10 +259,10 @@ test('a comparison fills in as its last job finishes, then shows the verdict', a
   await letheProcess('compare', '--collect', planDir);
   await page.waitForSelector('#verdict-box', { timeout: 10_000 });
   assert.match(
-    await page.textContent('#verdict-box')!,
+    (await page.textContent('#verdict-box')) ?? '',
     /finetune: Avg Gap \d\.\d{3} ± \d\.\d{3}; forget accuracy (matched|over-forgot|under-forgot) in \d of 2/,
   );
-  assert.match(await page.textContent('#mean-std')!, /Avg Gap/);
+  assert.match((await page.textContent('#mean-std')) ?? '', /Avg Gap/);
   await checkWidths(page, 'comparison');
   await page.close();
 });
@@ -286,7 +286,7 @@ test('the forget set as pictures: ranked against the oracle, class filter, one e
     trs.map((tr) => tr.querySelector('th')!.textContent),
   );
   assert.deepEqual(rows, ['this run', 'original', 'oracle']);
-  assert.match(await page.textContent('#detail-score')!, /^−?\d+\.\d{3}$/);
+  assert.match((await page.textContent('#detail-score')) ?? '', /^−?\d+\.\d{3}$/);
   await checkWidths(page, 'forget');
   await page.close();
 });

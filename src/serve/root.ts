@@ -5,6 +5,7 @@
  */
 import {
   type Dirent,
+  lstatSync,
   openSync,
   readSync,
   closeSync,
@@ -83,10 +84,33 @@ export class ServedRoot {
     return relative(this.dir, real).split(sep).join('/');
   }
 
-  /** `file` in the served directory `relDir`; null when absent. */
+  /** Real paths of directories, for one pass of the scanner ({@link ServedRoot.forget} clears it). */
+  private readonly dirs = new Map<string, string>();
+
+  /** Forgets the directories resolved so far (symlinks may have changed since). */
+  forget(): void {
+    this.dirs.clear();
+  }
+
+  /**
+   * `file` in the served directory `relDir`; null when absent or outside. The directory is
+   * resolved once per scanner pass; a file that is itself a symlink is resolved in full.
+   */
   stat(relDir: string, file?: string): Stats | null {
     try {
-      return statSync(this.resolve(file ? join(relDir, file) : relDir));
+      let dir = this.dirs.get(relDir);
+      if (dir === undefined) {
+        dir = this.resolve(relDir);
+        this.dirs.set(relDir, dir);
+      }
+      if (!file) return statSync(dir);
+      const path = join(dir, file);
+      const l = lstatSync(path);
+      if (!l.isSymbolicLink() && !file.split(/[/\\]/).includes('..') && !isAbsolute(file))
+        return l.isDirectory() || file.includes('/')
+          ? statSync(this.resolve(join(relDir, file)))
+          : l;
+      return statSync(this.resolve(join(relDir, file)));
     } catch {
       return null;
     }

@@ -11,7 +11,6 @@ import { join, relative } from 'node:path';
 import { EVENTS_FILE, parseEventLog, type LogRecord } from '../run/event-log.js';
 import type { Comparison, RunMetrics } from '../run/metrics.js';
 import { readRunManifest, RUN_FILES, type RunConfig } from '../run/rundir.js';
-import { parseStrictJson } from '../util/json.js';
 import { progressOf, type RunProgress } from './progress.js';
 import type { ServedRoot } from './root.js';
 
@@ -130,6 +129,10 @@ export class Scanner {
   >();
   /** Digest checks by `path:size:mtime:ino`: 'ok', a reason, or a pending promise. */
   private readonly digests = new Map<string, string | Promise<void>>();
+  private readonly manifests = new Map<
+    string,
+    { key: string; value: Record<string, string> | null }
+  >();
   private readonly onVerified: () => void;
 
   constructor(
@@ -148,7 +151,8 @@ export class Scanner {
     if (hit?.key === key) return hit.value;
     let value: unknown;
     try {
-      value = parseStrictJson(this.root.readText(rel));
+      // JSON.parse, not the strict reader: a viewer needs the values, fast, for hundreds of runs.
+      value = JSON.parse(this.root.readText(rel));
     } catch (error) {
       throw new Error(`${rel.split('/').pop()} is not valid JSON (${why(error)})`);
     }
@@ -173,6 +177,7 @@ export class Scanner {
 
   /** Everything under the root. */
   scan(now = Date.now()): ServedIndex {
+    this.root.forget();
     const runs: RunSummary[] = [];
     const comparisons: ComparisonSummary[] = [];
     const audits: AuditSummary[] = [];
@@ -286,7 +291,7 @@ export class Scanner {
     const manifestStat = has(RUN_FILES.manifest);
     let manifest: Record<string, string> | null;
     try {
-      manifest = readRunManifest(this.root.resolve(rel));
+      manifest = this.manifest(rel, manifestStat);
     } catch (error) {
       return unreadable(`run.json: ${(error as Error).message.replace(/^.*?run\.json:?\s*/, '')}`);
     }
@@ -320,6 +325,17 @@ export class Scanner {
       return { ...summary, state: 'failed', reason: job.error ?? 'failed' };
     if (now - activity < STALE_MS) return { ...summary, state: 'running' };
     return { ...summary, state: 'interrupted' };
+  }
+
+  /** run.json's digests (cached by its size and time); null without one; throws when malformed. */
+  private manifest(rel: string, st: Stats | null): Record<string, string> | null {
+    if (!st) return null;
+    const key = `${st.size}:${st.mtimeMs}:${st.ino}`;
+    const hit = this.manifests.get(rel);
+    if (hit?.key === key) return hit.value;
+    const value = readRunManifest(this.root.resolve(rel));
+    this.manifests.set(rel, { key, value });
+    return value;
   }
 
   /**

@@ -56,23 +56,36 @@ function snapshot(dir: string): Record<string, string> {
 function rawGet(
   path: string,
   headers: Record<string, string> = {},
-): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+): Promise<{ status: number; body: string; bytes: Buffer; headers: Record<string, unknown> }> {
   const url = new URL(dash.url);
   return new Promise((ok, fail) => {
-    const req = request({ host: url.hostname, port: url.port, path, headers }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => ok({ status: res.statusCode!, body, headers: res.headers }));
-    });
+    // A fresh connection each time: a kept-alive socket the server closed while a slow test ran
+    // would fail the next request.
+    const req = request(
+      { host: url.hostname, port: url.port, path, headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => {
+          const bytes = Buffer.concat(chunks);
+          ok({
+            status: res.statusCode!,
+            body: bytes.toString('utf8'),
+            bytes,
+            headers: res.headers,
+          });
+        });
+      },
+    );
     req.on('error', fail);
     req.end();
   });
 }
 
 async function json(path: string): Promise<any> {
-  const r = await fetch(new URL(path, dash.url));
-  assert.equal(r.status, 200, `${path}: ${r.status}`);
-  return r.json();
+  const r = await rawGet(path);
+  assert.equal(r.status, 200, `${path}: ${r.status} ${r.body.slice(0, 300)}`);
+  return JSON.parse(r.body);
 }
 
 before(async () => {
@@ -403,15 +416,13 @@ test('the forget set: ranked by the audit where there is one, else by the φ gap
     [9, 5, 1],
   );
   assert.deepEqual(audited.examples[0].audit.separation, 2);
-  const png = await fetch(new URL('/api/thumb?path=finetune&index=5', dash.url));
-  assert.equal(png.headers.get('content-type'), 'image/png');
-  const img = await sharp(Buffer.from(await png.arrayBuffer()))
-    .raw()
-    .toBuffer({ resolveWithObject: true });
+  const png = await rawGet('/api/thumb?path=finetune&index=5');
+  assert.equal(png.headers['content-type'], 'image/png');
+  const img = await sharp(png.bytes).raw().toBuffer({ resolveWithObject: true });
   assert.deepEqual([img.info.width, img.info.height], [10, 10]);
-  const bad = await fetch(new URL('/api/thumb?path=finetune&index=24', dash.url));
+  const bad = await rawGet('/api/thumb?path=finetune&index=24');
   assert.equal(bad.status, 400);
-  assert.match((await bad.json()).error, /index: expected an integer in 0\.\.23 but received 24/);
+  assert.match(JSON.parse(bad.body).error, /index: expected an integer in 0\.\.23 but received 24/);
 });
 
 test('no path outside the served directory is read: .., encoded, absolute, symlinks', async () => {
@@ -459,7 +470,7 @@ test('no path outside the served directory is read: .., encoded, absolute, symli
   );
   // Nothing was written, not even by reading the damaged runs.
   assert.deepEqual(snapshot(base), before);
-  assert.equal((await fetch(new URL('/api/index', dash.url))).status, 200, 'still serving');
+  assert.equal((await rawGet('/api/index')).status, 200, 'still serving');
 });
 
 test('another host needs a token, and every request must carry it', async () => {

@@ -82,6 +82,7 @@ function rawGet(
   });
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON from the server
 async function json(path: string): Promise<any> {
   const r = await rawGet(path);
   assert.equal(r.status, 200, `${path}: ${r.status} ${r.body.slice(0, 300)}`);
@@ -334,6 +335,7 @@ test('the index: states from commit state and events, metrics, comparisons and a
   await dash.scanner.settled();
   await new Promise((r) => setTimeout(r, 120));
   const index = await json('/api/index');
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON from the server
   const run = (p: string): any => index.runs.find((r: { path: string }) => r.path === p);
   assert.equal(run('finetune').state, 'finished');
   assert.equal(run('finetune').verified, true);

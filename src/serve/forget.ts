@@ -67,7 +67,12 @@ export function exampleView(logits: Float32Array, row: number, c: number, y: num
   const z = logits.subarray(row * c, (row + 1) * c);
   let max = -Infinity;
   let pred = 0;
-  for (let k = 0; k < c; k++) if (z[k] > max) ((max = z[k]), (pred = k));
+  for (let k = 0; k < c; k++) {
+    if (z[k] > max) {
+      max = z[k];
+      pred = k;
+    }
+  }
   let all = 0;
   let others = 0;
   let maxOther = -Infinity;

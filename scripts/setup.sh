@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libtorch-dev g++ make python3 dataset-fashion-mnist redis-server slurm-wlm munge)
+packages=(libtorch-dev g++ make python3 dataset-fashion-mnist redis-server slurm-wlm munge chromium)
 if [[ "${1:-}" == "--with-pytorch" ]]; then packages+=(python3-torch python3-torchvision); fi
 [[ -f /usr/include/node/node_api.h || -n "${npm_config_nodedir:-}" ]] || packages+=(libnode-dev)
 

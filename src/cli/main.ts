@@ -56,6 +56,7 @@ import {
   shellQuote,
 } from '../run/index.js';
 import { runReporter } from './progress.js';
+import { SERVE_COMMAND } from './serve.js';
 import {
   helpText,
   methodOverrides,
@@ -1073,6 +1074,7 @@ const COMMANDS: Record<string, Command> = {
   },
   cache: cacheCommand,
   setup: setupCommand,
+  serve: SERVE_COMMAND,
   scenarios: {
     usage: 'lethe scenarios [<name>]',
     description: 'List the built-in scenarios, or show one with its settings and notes.',

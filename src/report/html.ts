@@ -121,7 +121,8 @@ export function chartBox(
   return `<figure class="chart-figure"><div class="${cls}"><canvas id="${escapeHtml(id)}" role="img" aria-label="${escapeHtml(label)}"></canvas></div>${note}</figure>`;
 }
 
-const CSS = `
+/** The reports' style sheet (also `lethe serve`'s, so its pages read like the reports). */
+export const REPORT_CSS = `
 :root {
   --fg: #1d2330; --muted: #5b6475; --line: #dde1e8; --bg: #ffffff; --panel: #f6f7f9;
   --forget: #d55e00; --retain: #0072b2; --test: #009e73; --warn-bg: #fff6e5; --warn-line: #e69f00;
@@ -210,7 +211,7 @@ export function renderPage(opts: PageOptions): string {
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
 <meta name="generator" content="Lethe ${escapeHtml(version)}">
 <title>${escapeHtml(opts.title)}</title>
-<style>${CSS}</style>
+<style>${REPORT_CSS}</style>
 </head>
 <body>
 <main>

@@ -18,6 +18,7 @@
  */
 export * from './spec.js';
 export * from './events.js';
+export * from './event-log.js';
 export * from './metrics.js';
 export {
   RUN_FILES,

@@ -278,6 +278,20 @@ function sweepRun(dir: string): void {
   );
 }
 
+/**
+ * run.json's digests by file name; null when there is no manifest; throws a
+ * {@link FileFormatError} for one that is not a manifest. Only reads (no recovery), so a
+ * read-only viewer may call it while a writer commits.
+ */
+export function readRunManifest(dir: string): Record<string, string> | null {
+  return readManifest(dir);
+}
+
+/** The digest run.json records for a file's bytes (`sha256:<hex>`). */
+export function runFileDigest(data: Uint8Array | string): string {
+  return sha256(data);
+}
+
 /** run.json's digests by file name; null when there is no manifest. */
 function readManifest(dir: string): Record<string, string> | null {
   const path = join(dir, RUN_FILES.manifest);

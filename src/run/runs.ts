@@ -45,6 +45,7 @@ import { getMethod, resolveOptions } from '../unlearn/registry.js';
 import { memorizationCheck, type MemorizationTarget } from './scenarios.js';
 import { OptionError } from '../util/errors.js';
 import { ignoreEvents, type RunEventHandler } from './events.js';
+import { openEventLog } from './event-log.js';
 import { runRecords, type TrainSpec, type UnlearnSpec } from './spec.js';
 
 const datasets = new Map<string, Promise<DatasetPair>>();
@@ -180,6 +181,8 @@ export async function trainRun(
     forget: new Int32Array(0),
   });
   const resume = resumeState(out, identity, run.resume, run.onEvent);
+  const label = run.label ?? `train ${spec.model}`;
+  const log = openEventLog(out, label, resume !== null);
   let result;
   try {
     result = train({
@@ -190,13 +193,14 @@ export async function trainRun(
       device: spec.device,
       precision: spec.precision,
       memoryFormat: spec.memoryFormat,
-      onEvent: loopEvents(run.label ?? `train ${spec.model}`, run.onEvent),
+      onEvent: log.tee(loopEvents(label, run.onEvent)),
       // A full pass over the training set per epoch would add ~25% to a Fashion-MNIST epoch.
       evalEveryEpoch: false,
       resume: resume?.state,
       onCheckpoint: (state) => saveRunCheckpoint(out, identity, state),
     });
   } finally {
+    log.close();
     resume?.dispose();
   }
   const written = config({ ...result.compute, threads: getNumThreads() });
@@ -334,10 +338,13 @@ export async function unlearnRun(
   const model = loadRunModel(spec.from);
   const saved = loadRunPredictions(spec.from);
   const originalPredictions = (saved && predictionsForSplit(saved, split)) ?? undefined;
+  const label = run.label ?? method.id;
   let resume;
+  let log;
   let result;
   try {
     resume = resumeState(out, identity, run.resume, run.onEvent);
+    log = openEventLog(out, label, resume !== null);
     result = unlearn({
       model,
       architecture: { name: original.model, options: original.modelOptions },
@@ -349,7 +356,7 @@ export async function unlearnRun(
       device: spec.device,
       precision: spec.precision,
       memoryFormat: spec.memoryFormat,
-      onEvent: loopEvents(run.label ?? method.id, run.onEvent),
+      onEvent: log.tee(loopEvents(label, run.onEvent)),
       originalPredictions,
       // The oracle's per-epoch accuracies are not reported; a full pass per epoch would cost ~20%.
       evalEveryEpoch: spec.evalEveryEpoch ?? method.fromScratch !== true,
@@ -357,6 +364,7 @@ export async function unlearnRun(
       onCheckpoint: (state) => saveRunCheckpoint(out, identity, state),
     });
   } finally {
+    log?.close();
     resume?.dispose();
     model.dispose();
   }

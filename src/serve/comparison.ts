@@ -1,0 +1,100 @@
+/**
+ * A comparison as `lethe serve` shows it while it runs: its jobs and their states, the mean ± std
+ * table over the runs finished so far (the comparison's own table once it is collected), and the
+ * verdict against the retrain oracle once it is complete.
+ */
+import { join } from 'node:path';
+import { summarise } from '../run/compare.js';
+import type { Comparison, ComparisonEntry, JobFailure, RunMetrics } from '../run/metrics.js';
+import { RUN_FILES } from '../run/rundir.js';
+import { oracleSides } from '../report/analysis.js';
+import type { ComparisonSummary, JobView, Scanner, ServedIndex } from './scan.js';
+
+export interface ComparisonDetail {
+  summary: ComparisonSummary;
+  jobs: JobView[];
+  /** Mean ± std per method: over finished runs while running, comparison.json's once collected. */
+  table: ComparisonEntry[];
+  complete: boolean;
+  failed: JobFailure[];
+  /** One line per method on where it sits against the oracle, once complete. */
+  verdict: string[];
+}
+
+/** The comparison at `rel` of a scanned index; null when the index has none there. */
+export function comparisonDetail(
+  scanner: Scanner,
+  index: ServedIndex,
+  rel: string,
+): ComparisonDetail | null {
+  const summary = index.comparisons.find((c) => c.path === rel);
+  if (!summary) return null;
+  const ctx = scanner.comparisonContext(rel);
+  const jobs = scanner.jobs(ctx, index.runs);
+  const metricsOf = (path: string): RunMetrics | null => {
+    try {
+      return scanner.readJson(join(path, RUN_FILES.metrics)) as RunMetrics;
+    } catch {
+      return null;
+    }
+  };
+  const finished = new Map<string, { seed: number; metrics: RunMetrics }[]>();
+  for (const j of jobs) {
+    if (j.state !== 'finished' || !j.path || j.method === 'original') continue;
+    const m = metricsOf(j.path);
+    if (!m?.accuracy) continue;
+    const list = finished.get(j.method) ?? [];
+    list.push({ seed: j.seed ?? 0, metrics: m });
+    finished.set(j.method, list);
+  }
+  let table: ComparisonEntry[] = [];
+  let failed: JobFailure[] = [];
+  const complete = summary.state === 'finished';
+  if (complete) {
+    const c = scanner.readJson(join(rel, 'comparison.json')) as Comparison;
+    table = c.entries;
+    failed = c.failed ?? [];
+  } else {
+    const order = ['retrain', ...[...finished.keys()].filter((m) => m !== 'retrain').sort()];
+    for (const method of order) {
+      const runs = finished.get(method);
+      if (runs?.length)
+        table.push(
+          summarise(
+            method,
+            runs.map((r) => r.seed),
+            runs.map((r) => r.metrics),
+          ),
+        );
+    }
+  }
+  const verdict: string[] = [];
+  if (complete) {
+    for (const [method, runs] of finished) {
+      if (method === 'retrain') continue;
+      const sides = runs.map((r) => oracleSides(r.metrics)).filter((s) => s !== undefined);
+      if (sides.length === 0) continue;
+      const count = (key: 'forget' | 'mia'): string => {
+        const tally = new Map<string, number>();
+        for (const s of sides) if (s[key]) tally.set(s[key]!, (tally.get(s[key]!) ?? 0) + 1);
+        return [...tally]
+          .sort((a, b) => b[1] - a[1])
+          .map(([side, n]) => `${side} in ${n} of ${sides.length}`)
+          .join(', ');
+      };
+      const gap = table.find((e) => e.method === method)?.metrics['gap.avg'];
+      const mia = count('mia');
+      verdict.push(
+        `${method}: ${gap ? `Avg Gap ${gap.mean.toFixed(3)} ± ${gap.std.toFixed(3)}; ` : ''}forget accuracy ${count('forget')} seeds${mia ? `; MIA-efficacy ${mia}` : ''}.`,
+      );
+    }
+    const ranked = table
+      .filter((e) => e.method !== 'retrain' && e.metrics['gap.avg'])
+      .sort((a, b) => a.metrics['gap.avg'].mean - b.metrics['gap.avg'].mean);
+    if (ranked.length)
+      verdict.unshift(
+        `Closest to retraining: ${ranked[0].method} (lowest Avg Gap, ${ranked[0].metrics['gap.avg'].mean.toFixed(3)}).`,
+      );
+  }
+  return { summary, jobs, table, complete, failed, verdict };
+}

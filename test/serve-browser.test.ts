@@ -260,7 +260,7 @@ test('a comparison fills in as its last job finishes, then shows the verdict', a
   await page.waitForSelector('#verdict-box', { timeout: 10_000 });
   assert.match(
     (await page.textContent('#verdict-box')) ?? '',
-    /finetune: Avg Gap \d\.\d{3} ± \d\.\d{3}; forget accuracy (matched|over-forgot|under-forgot) in \d of 2/,
+    /finetune: (forgot like retraining|damaged the model|over-forgot|under-forgot)[^;]*; Avg Gap \d\.\d{3} ± \d\.\d{3} \(per seed: .* in \d of 2/,
   );
   assert.match((await page.textContent('#mean-std')) ?? '', /Avg Gap/);
   await checkWidths(page, 'comparison');

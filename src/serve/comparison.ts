@@ -4,10 +4,10 @@
  * verdict against the retrain oracle once it is complete.
  */
 import { join } from 'node:path';
-import { summarise } from '../run/compare.js';
+import { entryVerdict, summarise } from '../run/compare.js';
 import type { Comparison, ComparisonEntry, JobFailure, RunMetrics } from '../run/metrics.js';
 import { RUN_FILES } from '../run/rundir.js';
-import { oracleSides } from '../report/analysis.js';
+import { OUTCOME_WORDS } from '../eval/verdict.js';
 import type { ComparisonSummary, JobView, Scanner, ServedIndex } from './scan.js';
 
 export interface ComparisonDetail {
@@ -69,32 +69,30 @@ export function comparisonDetail(
     }
   }
   const verdict: string[] = [];
-  if (complete) {
+  const oracle = table.find((e) => e.method === 'retrain');
+  if (complete && oracle) {
+    // The verdict's one rule (src/eval/verdict.ts): on the means, and how many seeds it holds for.
     for (const [method, runs] of finished) {
       if (method === 'retrain') continue;
-      const sides = runs.map((r) => oracleSides(r.metrics)).filter((s) => s !== undefined);
-      if (sides.length === 0) continue;
-      const count = (key: 'forget' | 'mia'): string => {
-        const tally = new Map<string, number>();
-        for (const s of sides) if (s[key]) tally.set(s[key]!, (tally.get(s[key]!) ?? 0) + 1);
-        return [...tally]
-          .sort((a, b) => b[1] - a[1])
-          .map(([side, n]) => `${side} in ${n} of ${sides.length}`)
-          .join(', ');
-      };
-      const gap = table.find((e) => e.method === method)?.metrics['gap.avg'];
-      const mia = count('mia');
+      const entry = table.find((e) => e.method === method);
+      const onMeans = entry && (entry.verdict ?? entryVerdict(entry, oracle));
+      if (!onMeans) continue;
+      const tally = new Map<string, number>();
+      for (const r of runs)
+        if (r.metrics.verdict)
+          for (const o of r.metrics.verdict.outcomes) tally.set(o, (tally.get(o) ?? 0) + 1);
+      const seeds = [...tally]
+        .sort((x, y) => y[1] - x[1])
+        .map(
+          ([o, n]) =>
+            `${OUTCOME_WORDS[o as keyof typeof OUTCOME_WORDS] ?? o} in ${n} of ${runs.length}`,
+        )
+        .join(', ');
+      const gap = entry?.metrics['gap.avg'];
       verdict.push(
-        `${method}: ${gap ? `Avg Gap ${gap.mean.toFixed(3)} ± ${gap.std.toFixed(3)}; ` : ''}forget accuracy ${count('forget')} seeds${mia ? `; MIA-efficacy ${mia}` : ''}.`,
+        `${method}: ${onMeans.label}${gap ? `; Avg Gap ${gap.mean.toFixed(3)} ± ${gap.std.toFixed(3)}` : ''}${seeds ? ` (per seed: ${seeds})` : ''}.`,
       );
     }
-    const ranked = table
-      .filter((e) => e.method !== 'retrain' && e.metrics['gap.avg'])
-      .sort((a, b) => a.metrics['gap.avg'].mean - b.metrics['gap.avg'].mean);
-    if (ranked.length)
-      verdict.unshift(
-        `Closest to retraining: ${ranked[0].method} (lowest Avg Gap, ${ranked[0].metrics['gap.avg'].mean.toFixed(3)}).`,
-      );
   }
   return { summary, jobs, table, complete, failed, verdict };
 }

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { logRecord } from '../src/run/event-log.js';
 import { summarise } from '../src/run/compare.js';
-import type { RunMetrics } from '../src/run/metrics.js';
+import type { RunMetrics } from '../src/records/metrics.js';
 import { startDashboard } from '../src/serve/app.js';
 import { writeFixtureRun } from '../test/serve-helpers.js';
 

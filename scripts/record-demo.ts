@@ -21,7 +21,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readConfig, verifyRun, type RunConfig } from '../src/run/rundir.js';
-import type { RunMetrics } from '../src/run/metrics.js';
+import type { RunMetrics } from '../src/records/metrics.js';
 
 /** What run.json says about the recording, beside what the run directories say. */
 export interface DemoRecording {

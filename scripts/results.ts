@@ -19,7 +19,7 @@ import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { renderComparisonMarkdown } from '../src/report/comparison-markdown.js';
 import { renderDemoMarkdown } from '../src/report/demo-markdown.js';
-import type { Comparison, RunMetrics } from '../src/run/metrics.js';
+import type { Comparison, RunMetrics } from '../src/records/metrics.js';
 import { renderAuditMarkdown, type Audit } from '../src/run/audit.js';
 import { withVerdicts } from '../src/run/compare.js';
 

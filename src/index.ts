@@ -29,5 +29,5 @@ export {
 export { train, unlearn, getMethod, methodIds, registerMethod } from './unlearn/index.js';
 export { membershipInference, gapToOracle, neuripsEvaluation } from './eval/index.js';
 export { renderRunReport, renderComparisonReport } from './report/index.js';
-export type { RunMetrics, Comparison } from './run/metrics.js';
+export type { RunMetrics, Comparison } from './records/metrics.js';
 export { LetheError, OptionError, FileFormatError, DataError } from './util/errors.js';

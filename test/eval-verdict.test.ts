@@ -4,7 +4,7 @@ import { forgotLikeRetraining, judge, VERDICT_MARGINS } from '../src/eval/verdic
 import { entryVerdict } from '../src/run/compare.js';
 import { renderComparisonMarkdown } from '../src/report/comparison-markdown.js';
 import { unlearningVerdict } from '../src/report/analysis.js';
-import type { ComparisonEntry, RunMetrics } from '../src/run/metrics.js';
+import type { ComparisonEntry, RunMetrics } from '../src/records/metrics.js';
 
 // The retrain oracle of the seed's scenario, roughly: forget 89%, retain 100%, test 88%, MIA-eff 26%.
 const oracle = { accuracy: { forget: 0.89, retain: 1, test: 0.88 }, miaEfficacy: 0.26 };

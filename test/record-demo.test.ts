@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { recordDemoDir } from '../scripts/record-demo.js';
 import { renderResult } from '../scripts/results.js';
 import { demo } from '../src/run/demo.js';
-import type { RunMetrics } from '../src/run/metrics.js';
+import type { RunMetrics } from '../src/records/metrics.js';
 import { sourceDigest } from '../src/util/version.js';
 import { writeIdx } from './idx-helpers.js';
 

@@ -6,7 +6,7 @@ import {
   renderComparisonMarkdown,
   renderComparisonReport,
 } from '../src/report/index.js';
-import type { Comparison, MeanStd } from '../src/run/metrics.js';
+import type { Comparison, MeanStd } from '../src/records/metrics.js';
 import { OptionError } from '../src/util/errors.js';
 
 const ms = (mean: number, std: number, n = 3): MeanStd => ({ mean, std, n });

@@ -10,7 +10,7 @@ import {
   unlearningVerdict,
   type RunReportData,
 } from '../src/report/index.js';
-import type { RunMetrics, StepRecord } from '../src/run/metrics.js';
+import type { RunMetrics, StepRecord } from '../src/records/metrics.js';
 import { OptionError } from '../src/util/errors.js';
 
 const CIFAR10 = [

@@ -7,7 +7,7 @@
  */
 import { createModel } from '../src/models/registry.js';
 import { commitRun, type RunConfig } from '../src/run/rundir.js';
-import type { RunMetrics } from '../src/run/metrics.js';
+import type { RunMetrics } from '../src/records/metrics.js';
 import { manualSeed } from '../src/tensor/index.js';
 
 const [dir, mode, ...seeds] = process.argv.slice(2);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Split } from '../src/data/split.js';
 import type { Predictions, SetPredictions } from '../src/models/predict.js';
 import { Linear } from '../src/nn/index.js';
-import type { RunMetrics } from '../src/run/metrics.js';
+import type { RunMetrics } from '../src/records/metrics.js';
 import { commitRun, runVersions, type RunConfig } from '../src/run/rundir.js';
 
 /** Predictions for `indices` (labels `labels`) with logits from `logit(index, class)`. */

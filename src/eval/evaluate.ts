@@ -3,7 +3,7 @@
  * computed from models' eval-mode predictions on a run's forget / retain / test sets.
  */
 import { accuraciesOf, type Predictions, type SetPredictions } from '../models/predict.js';
-import type { Accuracies, GapResult, MiaResult, NeuripsResult } from '../run/metrics.js';
+import type { Accuracies, GapResult, MiaResult, NeuripsResult } from '../records/metrics.js';
 import { DataError } from '../util/errors.js';
 import {
   avgGap,

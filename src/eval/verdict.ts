@@ -19,7 +19,7 @@
  * by 0.9 points, test accuracy by 0.4 and MIA-efficacy by 1.3 points (std over seeds), so a run
  * outside a margin differs from retraining by more than retraining differs from itself.
  */
-import type { Accuracies, Verdict, VerdictFinding, VerdictOutcome } from '../run/metrics.js';
+import type { Accuracies, Verdict, VerdictFinding, VerdictOutcome } from '../records/metrics.js';
 
 /** The margins of the verdict's rule (fractions). */
 export const VERDICT_MARGINS = Object.freeze({

@@ -2,7 +2,7 @@
  * Accuracy arithmetic, in one place: overall and per-class accuracy of predicted class ids. The
  * training loop, prediction, evaluation and reports all count correct predictions here.
  */
-import type { PerClass } from '../run/metrics.js';
+import type { PerClass } from '../records/metrics.js';
 import { DataError } from '../util/errors.js';
 
 function assertSameLength(pred: ArrayLike<number>, labels: ArrayLike<number>): void {

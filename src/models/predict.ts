@@ -4,7 +4,7 @@ import { DataLoader, type Batch, type BatchSource } from '../data/loader.js';
 import type { Split } from '../data/split.js';
 import { noGrad, tensor, tidy, type Tensor } from '../tensor/index.js';
 import type { Module } from '../nn/module.js';
-import type { Accuracies, PerClass } from '../run/metrics.js';
+import type { Accuracies, PerClass } from '../records/metrics.js';
 import { accuracy, perClassAccuracy } from './accuracy.js';
 import {
   resolveCompute,

@@ -4,7 +4,7 @@
  * Pure functions of {@link RunMetrics}, so they are tested on hand-made numbers.
  */
 import { judge, VERDICT_MARGINS } from '../eval/verdict.js';
-import type { Accuracies, RunMetrics, StepRecord, Verdict } from '../run/metrics.js';
+import type { Accuracies, RunMetrics, StepRecord, Verdict } from '../records/metrics.js';
 import { formatFixed, formatPercent, formatPoints } from './html.js';
 
 /** Defaults for {@link findAccuracyDisagreements}. */

@@ -2,7 +2,7 @@
  * A comparison as a Markdown table (`comparison.md`), for READMEs, issues and papers: one row per
  * method, mean ± std over the seeds, in the units of the HTML report.
  */
-import type { Comparison } from '../run/metrics.js';
+import type { Comparison } from '../records/metrics.js';
 import { formatMeanStd, metricInfo, metricKeys } from './comparison-report.js';
 
 /** The columns of the Markdown table, in order, where any entry has them. */

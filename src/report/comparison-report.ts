@@ -2,7 +2,7 @@
  * The comparison HTML report: one row per method, mean ± std over seeds of every metric, and
  * charts of accuracies against the retrain oracle, MIA, Avg Gap and time.
  */
-import type { Comparison, MeanStd } from '../run/metrics.js';
+import type { Comparison, MeanStd } from '../records/metrics.js';
 import { OptionError } from '../util/errors.js';
 import { chartBox, escapeHtml, renderPage, secondsDigits } from './html.js';
 

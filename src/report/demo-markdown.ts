@@ -2,7 +2,7 @@
  * The demo's table (`lethe demo`'s "Did it forget?") as Markdown, for the README: one row per
  * model, with the digits the CLI prints, so that a fresh run of the demo can be read against it.
  */
-import type { Accuracies, RunMetrics } from '../run/metrics.js';
+import type { Accuracies, RunMetrics } from '../records/metrics.js';
 import { oracleSidesText } from './analysis.js';
 
 export interface DemoTable {

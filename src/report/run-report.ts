@@ -3,7 +3,7 @@
  * training-batch curves, eval-mode accuracy per epoch, per-class accuracy, "Did it forget?" and
  * the run's settings.
  */
-import type { Accuracies, PerClass, RunMetrics, StepRecord } from '../run/metrics.js';
+import type { Accuracies, PerClass, RunMetrics, StepRecord } from '../records/metrics.js';
 import { VERDICT_MARGINS } from '../eval/verdict.js';
 import { OptionError } from '../util/errors.js';
 import {

@@ -41,7 +41,7 @@ import { DataError, LetheError, OptionError } from '../util/errors.js';
 import { Rng, deriveSeed } from '../util/rng.js';
 import { ignoreEvents, type RunEventHandler } from './events.js';
 import { judge } from '../eval/verdict.js';
-import type { JobFailure, Verdict } from './metrics.js';
+import type { JobFailure, Verdict } from '../records/metrics.js';
 import {
   checkReusable,
   failureOf,

@@ -14,7 +14,7 @@ import { renderComparisonMarkdown, renderComparisonReport, writeReport } from '.
 import { writeFileAtomic } from '../util/atomic.js';
 import { LetheError, OptionError } from '../util/errors.js';
 import { ignoreEvents, type RunEventHandler } from './events.js';
-import type { Comparison, ComparisonEntry, JobFailure, RunMetrics } from './metrics.js';
+import type { Comparison, ComparisonEntry, JobFailure, RunMetrics } from '../records/metrics.js';
 import { checkReusable, failureOf, runJob, type Plan, type PlanJob } from './plan.js';
 import { isCompleteRun, readConfig, readMetrics } from './rundir.js';
 import { checkOut, evaluateRuns } from './runs.js';

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { getMethod } from '../unlearn/registry.js';
 import { ignoreEvents, type RunEventHandler } from './events.js';
-import type { RunMetrics } from './metrics.js';
+import type { RunMetrics } from '../records/metrics.js';
 import { checkOut, evaluateRuns, unlearnRun, writeRunReport } from './runs.js';
 import { cachedRun, ensureOriginal, unlearnProvenance } from './cache.js';
 import type { ComputeSpec, TrainSpec, UnlearnSpec } from './spec.js';

@@ -10,7 +10,7 @@
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EpochRecord, StepRecord } from './metrics.js';
+import type { EpochRecord, StepRecord } from '../records/metrics.js';
 import type { EventHandler, UnlearnEvent } from '../unlearn/types.js';
 
 export const EVENTS_FILE = 'events.jsonl';

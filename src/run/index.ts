@@ -19,7 +19,7 @@
 export * from './spec.js';
 export * from './events.js';
 export * from './event-log.js';
-export * from './metrics.js';
+export * from '../records/metrics.js';
 export {
   RUN_FILES,
   isCompleteRun,

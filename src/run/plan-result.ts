@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { collectAudit, type Audit } from './audit.js';
 import { collect } from './compare.js';
 import type { RunEventHandler } from './events.js';
-import type { Comparison, JobFailure } from './metrics.js';
+import type { Comparison, JobFailure } from '../records/metrics.js';
 import type { Plan } from './plan.js';
 import { LetheError } from '../util/errors.js';
 

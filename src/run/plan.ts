@@ -18,7 +18,7 @@ import { FileFormatError, OptionError } from '../util/errors.js';
 import { parseStrictJson } from '../util/json.js';
 import { ignoreEvents, type RunEventHandler } from './events.js';
 import { withLock } from './lock.js';
-import type { JobFailure } from './metrics.js';
+import type { JobFailure } from '../records/metrics.js';
 import { isCompleteRun, readConfig, RUN_FILES } from './rundir.js';
 import { differences, drawSplit, getData, unlearnRun } from './runs.js';
 import {

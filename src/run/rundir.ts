@@ -40,7 +40,7 @@ import { FileFormatError } from '../util/errors.js';
 import { parseStrictJson } from '../util/json.js';
 import { letheVersion, sourceDigest } from '../util/version.js';
 import type { LoopState } from '../unlearn/loop.js';
-import type { History, RunMetrics } from './metrics.js';
+import type { History, RunMetrics } from '../records/metrics.js';
 import type { ScenarioRecord } from './scenarios.js';
 
 export const RUN_FILES = {

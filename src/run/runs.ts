@@ -21,7 +21,7 @@ import {
   type SetPredictions,
 } from '../models/predict.js';
 import { renderRunReport, writeReport } from '../report/index.js';
-import type { Accuracies, Memorization, RunMetrics } from './metrics.js';
+import type { Accuracies, Memorization, RunMetrics } from '../records/metrics.js';
 import {
   commitRun,
   disposeCheckpoint,

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { entryVerdict, summarise } from '../run/compare.js';
-import type { Comparison, ComparisonEntry, JobFailure, RunMetrics } from '../run/metrics.js';
+import type { Comparison, ComparisonEntry, JobFailure, RunMetrics } from '../records/metrics.js';
 import { RUN_FILES } from '../run/rundir.js';
 import { OUTCOME_WORDS } from '../eval/verdict.js';
 import type { ComparisonSummary, JobView, Scanner, ServedIndex } from './scan.js';

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
 import { join, relative } from 'node:path';
 import { EVENTS_FILE, parseEventLog, type LogRecord } from '../run/event-log.js';
-import type { Comparison, RunMetrics } from '../run/metrics.js';
+import type { Comparison, RunMetrics } from '../records/metrics.js';
 import { readRunManifest, RUN_FILES, type RunConfig } from '../run/rundir.js';
 import { progressOf, type RunProgress } from './progress.js';
 import type { ServedRoot } from './root.js';

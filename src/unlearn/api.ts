@@ -12,7 +12,7 @@ import { createModel, type ModelOptions } from '../models/registry.js';
 import type { ModelMemoryFormat, Precision } from '../models/precision.js';
 import type { Module } from '../nn/module.js';
 import { accuracyOf } from '../models/predict.js';
-import type { Accuracies, RunMetrics } from '../run/metrics.js';
+import type { Accuracies, RunMetrics } from '../records/metrics.js';
 import { manualSeed } from '../tensor/index.js';
 import { deriveSeed } from '../util/rng.js';
 import {

@@ -45,7 +45,7 @@ import {
 } from '../optim/index.js';
 
 type AnyOptimizer = SGD | Adam | AdamW;
-import type { EpochRecord, History, StepRecord } from '../run/metrics.js';
+import type { EpochRecord, History, StepRecord } from '../records/metrics.js';
 import { manualSeed, tidy, dispose, type Tensor } from '../tensor/index.js';
 import { OptionError } from '../util/errors.js';
 import { deriveSeed, Rng } from '../util/rng.js';

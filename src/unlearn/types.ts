@@ -10,7 +10,7 @@ import type { Compute } from '../models/precision.js';
 import type { SetPredictions, TensorBatch } from '../models/predict.js';
 import type { Tensor } from '../tensor/index.js';
 import type { Rng } from '../util/rng.js';
-import type { EpochRecord, StepRecord } from '../run/metrics.js';
+import type { EpochRecord, StepRecord } from '../records/metrics.js';
 
 /** Batch-norm / dropout mode of the model while a method trains it. */
 export type StudentMode = 'train' | 'eval';

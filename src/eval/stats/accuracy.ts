@@ -1,7 +1,7 @@
 /**
  * Accuracies, per-class accuracies, gaps to the retrain oracle and mean ± std over seeds.
  */
-import type { GapResult, MeanStd } from '../../run/metrics.js';
+import type { GapResult, MeanStd } from '../../records/metrics.js';
 import { DataError } from '../../util/errors.js';
 import { assertFinite, mean, type NumericArray } from './common.js';
 

@@ -6,7 +6,7 @@
  * confidence; a family of threshold attacks tries to tell the two samples apart, and the best
  * attack's (ε, δ) privacy degree ε is binned into points. Everything here is float64.
  */
-import type { NeuripsResult } from '../../run/metrics.js';
+import type { NeuripsResult } from '../../records/metrics.js';
 import { DataError, OptionError } from '../../util/errors.js';
 import {
   assertFinite,

@@ -2,7 +2,7 @@
  * A comparison, live: its plan's jobs and their states, the mean ± std table filling in as runs
  * finish, a chart of the accuracies, and the verdict against the oracle once it is complete.
  */
-import type { ComparisonEntry } from '../../run/metrics.js';
+import type { ComparisonEntry } from '../../records/metrics.js';
 import type { ComparisonDetail } from '../comparison.js';
 import { barChart, chartBox, COLORS } from './charts.js';
 import { clear, duration, follow, h, link, q, stateBadge } from './dom.js';

@@ -4,7 +4,7 @@
  * the progress and ETA; a finished run without a log is drawn from its metrics.
  */
 import type { LogRecord } from '../../run/event-log.js';
-import type { RunMetrics } from '../../run/metrics.js';
+import type { RunMetrics } from '../../records/metrics.js';
 import { progressOf } from '../progress.js';
 import type { RunSummary } from '../scan.js';
 import { chartBox, COLORS, lineChart, type LineChart } from './charts.js';

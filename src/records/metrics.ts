@@ -1,6 +1,8 @@
 /**
- * The shape of a run's `metrics.json` and of a comparison's `comparison.json`.
- * The unlearning loop, the evaluators and the report all speak this one vocabulary.
+ * The shape of a run's `metrics.json` and of a comparison's `comparison.json`, and the verdict
+ * recorded in both. The unlearning loop, the evaluators, the report, the run layer and the
+ * dashboard all speak this one vocabulary, so it sits on the ground floor: it imports nothing,
+ * and every layer above may import it.
  */
 
 /** Eval-mode accuracies on full sets. `val` exists where the data set has a val split. */

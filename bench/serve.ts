@@ -10,11 +10,11 @@
 import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { logRecord } from '../src/run/event-log.js';
 import { summarise } from '../src/run/compare.js';
 import type { RunMetrics } from '../src/records/metrics.js';
 import { startDashboard } from '../src/serve/app.js';
+import { launchChromium } from '../test/chromium-helpers.js';
 import { writeFixtureRun } from '../test/serve-helpers.js';
 
 const METHODS = ['retrain', 'srfl', 'finetune', 'neggrad+', 'scrub', 'salun', 'l1-sparse'];
@@ -106,23 +106,7 @@ export default async function bench(): Promise<object[]> {
   t0 = performance.now();
   const dash = await startDashboard({ dir: root, port: 0 });
   const startMs = performance.now() - t0;
-  const browser = await chromium.launchPersistentContext(
-    mkdtempSync(join(tmpdir(), 'lethe-chromium-')),
-    {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    },
-  );
+  const browser = await launchChromium();
   const shots = process.env.LETHE_SERVE_SCREENSHOTS;
   try {
     const page = await browser.newPage();

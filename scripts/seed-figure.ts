@@ -1,31 +1,16 @@
 // `node --import tsx scripts/seed-figure.ts <run-dir> <out.png>`: the seed's figure (training-batch
 // forget / retain accuracy per step, the oracle's forget accuracy as the target line) from a run's
 // report.html, as a PNG for the README, rendered by Debian's Chromium through playwright-core.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../test/chromium-helpers.js';
 
 const [dir, out] = process.argv.slice(2);
 if (!dir || !out) {
   console.error('usage: node --import tsx scripts/seed-figure.ts <run-dir> <out.png>');
   process.exit(2);
 }
-const browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'lethe-fig-')), {
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1100, height: 900 },
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const browser = await launchChromium({ viewport: { width: 1100, height: 900 } });
 try {
   const page = await browser.newPage();
   await page.goto(pathToFileURL(resolve(dir, 'report.html')).href);

@@ -4,7 +4,7 @@
  * executor and through 2 local processes.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { before, test } from 'node:test';
@@ -12,7 +12,7 @@ import { readSplit } from '../src/data/split.js';
 import { readConfig } from '../src/run/rundir.js';
 import { readPlan } from '../src/run/index.js';
 import { lethe as cli } from './cli-helpers.js';
-import { writeIdx } from './idx-helpers.js';
+import { writeTinyScenario } from './idx-helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'lethe-audit-'));
 const dataDir = join(root, 'data');
@@ -50,20 +50,7 @@ function result(out: string): unknown {
 let serial: unknown;
 
 before(() => {
-  mkdirSync(dataDir);
-  writeIdx(dataDir, { train: 200, test: 80 });
-  writeFileSync(
-    scenario,
-    JSON.stringify({
-      name: 'tiny',
-      description: 'a few hundred synthetic images',
-      notes: [],
-      data: `mnist:${dataDir}`,
-      model: 'resnet20',
-      train: { epochs: 1, batchSize: 32 },
-      forget: 'random:20',
-    }),
-  );
+  writeTinyScenario(scenario, dataDir, { train: 200, test: 80, epochs: 1, forget: 'random:20' });
   process.env.LETHE_COMMAND = JSON.stringify([
     process.execPath,
     '--import',

@@ -23,7 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test, type TestContext } from 'node:test';
 import { readPlan, readStatus } from '../src/run/index.js';
 import { lethe as cli } from './cli-helpers.js';
-import { writeIdx } from './idx-helpers.js';
+import { writeTinyScenario } from './idx-helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'lethe-exec-'));
 const dataDir = join(root, 'data');
@@ -102,20 +102,7 @@ function entries(out: string): unknown {
 let serial: Record<string, unknown>;
 
 before(() => {
-  mkdirSync(dataDir);
-  writeIdx(dataDir, { train: 240, test: 80 });
-  writeFileSync(
-    scenario,
-    JSON.stringify({
-      name: 'tiny',
-      description: 'a few hundred synthetic images',
-      notes: [],
-      data: `mnist:${dataDir}`,
-      model: 'resnet20',
-      train: { epochs: 2, batchSize: 32 },
-      forget: 'class:1',
-    }),
-  );
+  writeTinyScenario(scenario, dataDir, { train: 240, test: 80, epochs: 2, forget: 'class:1' });
   process.env.LETHE_CACHE_DIR = join(root, 'cache');
   process.env.LETHE_COMMAND = JSON.stringify(lethe);
 });

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { syntheticPair } from './unlearn-helpers.js';
 
@@ -26,4 +26,29 @@ export function writeIdx(dir: string, sizes: { train: number; test: number }): v
     writeFileSync(join(dir, `${prefix}-images-idx3-ubyte`), images);
     writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), labels);
   }
+}
+
+/**
+ * Writes a synthetic IDX data set into `dataDir` and a scenario file naming it (ResNet-20, batch
+ * 32): the tiny scenario the executor and audit tests run.
+ */
+export function writeTinyScenario(
+  file: string,
+  dataDir: string,
+  o: { train: number; test: number; epochs: number; forget: string },
+): void {
+  mkdirSync(dataDir);
+  writeIdx(dataDir, { train: o.train, test: o.test });
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name: 'tiny',
+      description: 'a few hundred synthetic images',
+      notes: [],
+      data: `mnist:${dataDir}`,
+      model: 'resnet20',
+      train: { epochs: o.epochs, batchSize: 32 },
+      forget: o.forget,
+    }),
+  );
 }

@@ -13,10 +13,10 @@ import { join, resolve } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startDashboard, type Dashboard } from '../src/serve/app.js';
+import { CHROMIUM, launchChromium } from './chromium-helpers.js';
 import { lethe } from './cli-helpers.js';
 import { writeIdx } from './idx-helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const requireEngines = process.env.LETHE_REQUIRE_ENGINES === '1';
 const haveChromium = existsSync(CHROMIUM);
 
@@ -102,21 +102,7 @@ before(async () => {
     assert.equal(j.code, 0, j.err);
   }
   dash = await startDashboard({ dir: root, port: 0, pollMs: 100 });
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'lethe-chromium-')), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

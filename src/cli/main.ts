@@ -149,6 +149,14 @@ function overrides(values: Parsed['values']): Record<string, unknown> {
   return out;
 }
 
+/** `--opt method.key=value`, for commands that run several methods (compare, audit). */
+const PER_METHOD_OPTION: OptionTable[string] = {
+  type: 'string',
+  multiple: true,
+  description: 'a method option, e.g. --opt srfl.lr=0.01',
+  placeholder: 'method.key=value',
+};
+
 /** Where a plan's jobs run, shared by every command that makes a plan (compare, audit). */
 const EXECUTOR_OPTIONS: OptionTable = {
   executor: {
@@ -624,12 +632,7 @@ const COMMANDS: Record<string, Command> = {
         default: 'runs/compare',
         placeholder: 'dir',
       },
-      opt: {
-        type: 'string',
-        multiple: true,
-        description: 'a method option, e.g. --opt srfl.lr=0.01',
-        placeholder: 'method.key=value',
-      },
+      opt: PER_METHOD_OPTION,
       'every-epoch': {
         type: 'boolean',
         description:
@@ -770,12 +773,7 @@ const COMMANDS: Record<string, Command> = {
         default: 'runs/audit',
         placeholder: 'dir',
       },
-      opt: {
-        type: 'string',
-        multiple: true,
-        description: 'a method option, e.g. --opt srfl.lr=0.01',
-        placeholder: 'method.key=value',
-      },
+      opt: PER_METHOD_OPTION,
       plan: {
         type: 'string',
         description:

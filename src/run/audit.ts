@@ -52,7 +52,7 @@ import {
 } from './plan.js';
 import { isCompleteRun, loadRunModel, readConfig, readMetrics, verifyRun } from './rundir.js';
 import { checkOut, getData } from './runs.js';
-import type { ComputeSpec, TrainSpec, UnlearnSpec } from './spec.js';
+import { computeOf, type ComputeSpec, type TrainSpec, type UnlearnSpec } from './spec.js';
 import type { ScenarioRecord } from './scenarios.js';
 
 /** What an audit is asked to do. */
@@ -203,20 +203,15 @@ export async function planAudit(input: AuditInput): Promise<Plan> {
   const out = resolve(input.out);
   mkdirSync(out, { recursive: true });
 
-  const compute: ComputeSpec = {
-    seed: input.seed,
-    device: input.device,
-    ...(input.threads !== undefined ? { threads: input.threads } : {}),
-    precision: input.precision,
-    ...(input.memoryFormat ? { memoryFormat: input.memoryFormat } : {}),
-  };
+  const compute = computeOf(input);
   const jobs: PlanJob[] = [];
   const shadows: AuditSettings['shadows'] = [];
   forgets.forEach((forget, k) => {
     const seed = input.seed + k;
     const dir = join(out, `shadow-${k}`);
     mkdirSync(dir, { recursive: true });
-    const excluded = sorted(auditSet.filter((x) => !forget.includes(x)));
+    const forgotten = new Set(forget);
+    const excluded = sorted(auditSet.filter((x) => !forgotten.has(x)));
     writeIndices(join(dir, 'excluded.json'), excluded, poolSize);
     // The forget set counted in the shadow's own training set (the pool less `excluded`).
     const kept = complement(excluded, poolSize);
@@ -378,8 +373,8 @@ export async function collectAudit(
   for (let k = 0; k < settings.shadows.length; k++) {
     const s = settings.shadows[k];
     if (!isCompleteRun(runDir(k, 'retrain')) || !isCompleteRun(s.original)) continue;
-    const excluded = readIndexFile(join(s.dir, 'excluded.json'), settings.poolSize);
-    const forget = sorted(A.filter((x) => !excluded.includes(x)));
+    const excluded = new Set(readIndexFile(join(s.dir, 'excluded.json'), settings.poolSize));
+    const forget = sorted(A.filter((x) => !excluded.has(x)));
     onEvent({ type: 'note', message: `audit: scoring shadow ${k} (retrain)` });
     shadows.push({ k, forget, retrained: phiOf(runDir(k, 'retrain'), pool, A, plan.device) });
     addSeconds('original', s.original);

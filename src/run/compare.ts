@@ -18,7 +18,7 @@ import type { Comparison, ComparisonEntry, JobFailure, RunMetrics } from '../rec
 import { checkReusable, failureOf, runJob, type Plan, type PlanJob } from './plan.js';
 import { isCompleteRun, readConfig, readMetrics } from './rundir.js';
 import { checkOut, evaluateRuns } from './runs.js';
-import type { ComputeSpec, TrainSpec, UnlearnSpec } from './spec.js';
+import { computeOf, type ComputeSpec, type TrainSpec, type UnlearnSpec } from './spec.js';
 import { getMethod, resolveOptions } from '../unlearn/registry.js';
 import type { ScenarioRecord } from './scenarios.js';
 import { checkForgetSpec } from '../data/split.js';
@@ -73,13 +73,7 @@ export function planComparison(input: CompareInput): Plan {
       needs: [],
     });
   const needs = jobs.map((j) => j.id);
-  const compute: ComputeSpec = {
-    seed: input.seed,
-    device: input.device,
-    ...(input.threads !== undefined ? { threads: input.threads } : {}),
-    precision: input.precision,
-    ...(input.memoryFormat ? { memoryFormat: input.memoryFormat } : {}),
-  };
+  const compute = computeOf(input);
   for (const method of ['retrain', ...methods]) {
     for (const seed of seeds) {
       const spec: UnlearnSpec = {

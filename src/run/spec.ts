@@ -76,6 +76,17 @@ export interface UnlearnSpec extends ComputeSpec {
 
 export type RunSpec = TrainSpec | UnlearnSpec;
 
+/** The compute settings of a larger input (a comparison's, an audit's), and nothing else. */
+export function computeOf(input: ComputeSpec): ComputeSpec {
+  return {
+    seed: input.seed,
+    device: input.device,
+    ...(input.threads !== undefined ? { threads: input.threads } : {}),
+    precision: input.precision,
+    ...(input.memoryFormat ? { memoryFormat: input.memoryFormat } : {}),
+  };
+}
+
 /**
  * Checks compute settings before any work: the device's form and that it exists here, the
  * precision on that device, the memory format, a whole seed and thread count.

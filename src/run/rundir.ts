@@ -41,6 +41,14 @@ import { parseStrictJson } from '../util/json.js';
 import { letheVersion, sourceDigest } from '../util/version.js';
 import type { LoopState } from '../unlearn/loop.js';
 import type { History, RunMetrics } from '../records/metrics.js';
+import type {
+  RunConfig,
+  RunIdentity,
+  RunMemoryFormat,
+  RunModelOptions,
+  RunPrecision,
+  RunScenario,
+} from '../records/run.js';
 import type { ScenarioRecord } from './scenarios.js';
 
 export const RUN_FILES = {
@@ -54,35 +62,21 @@ export const RUN_FILES = {
   manifest: 'run.json',
 } as const;
 
-/** The resolved settings of a run, as written to `config.json`. */
-export interface RunConfig {
-  command: 'train' | 'unlearn';
-  method: string;
-  data: string;
-  model: string;
-  modelOptions: ModelOptions;
-  /** Forget spec (`class:3`, `random:0.1`, `indices:<file>`); 'none' for training runs. */
-  forget: string;
-  seed: number;
-  device: string;
-  /** `fp32`, `bf16-mixed` or `fp16-mixed` (absent in runs made before Lethe recorded it: fp32). */
-  precision?: Precision;
-  /** Layout of images and conv weights while training (absent in older runs). */
-  memoryFormat?: ModelMemoryFormat;
-  threads: number;
-  /** The method's (or training recipe's) resolved options. */
-  options: Record<string, unknown>;
-  /** The run directory of the model this run started from. */
-  from?: string;
-  /** The scenario the run was made under (`--scenario`): its name and settings. */
-  scenario?: ScenarioRecord;
-  createdAt: string;
-  /**
-   * What ran it: Lethe's version and the digest of its code ({@link sourceDigest}; absent in runs
-   * made before Lethe recorded it), libtorch's and Node's versions.
-   */
-  versions: { lethe: string; source?: string; libtorch: string; node: string };
-}
+export type { RunConfig, RunIdentity } from '../records/run.js';
+
+/** Each is assignable to the other: the same type, spelled twice. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+/**
+ * The record types spell out the model layer's and the scenarios' types on the ground floor
+ * (src/records/run.ts); this stops the build when one of them changes and its record does not.
+ */
+type _RecordsMatchTheirOwners = [
+  Assert<Same<RunModelOptions, ModelOptions>>,
+  Assert<Same<RunPrecision, Precision>>,
+  Assert<Same<RunMemoryFormat, ModelMemoryFormat>>,
+  Assert<Same<RunScenario, ScenarioRecord>>,
+];
 
 /** The versions recorded in every run's config. */
 export function runVersions(): RunConfig['versions'] {
@@ -459,29 +453,6 @@ export function loadRunPredictions(dir: string): SetPredictions | null {
   } finally {
     dispose([...file.tensors.values()]);
   }
-}
-
-/**
- * What a run's result depends on, recorded with its checkpoint: a run resumes only from a
- * checkpoint whose identity equals its own.
- */
-export interface RunIdentity {
-  command: RunConfig['command'];
-  method: string;
-  data: string;
-  model: string;
-  modelOptions: ModelOptions;
-  forget: string;
-  seed: number;
-  options: Record<string, unknown>;
-  /** The original's run directory (absolute); absent for training runs. */
-  from?: string;
-  /** The forget set's indices, as `sha256:<hex>` (an `indices:<file>` spec may change). */
-  forgetDigest: string;
-  /** Mixed precision, when not fp32. */
-  precision?: string;
-  /** The memory format, when asked for. */
-  memoryFormat?: string;
 }
 
 const RESUME_FORMAT = 'lethe-resume/1';

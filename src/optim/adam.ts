@@ -113,6 +113,16 @@ export function adamUpdate(
 }
 
 /**
+ * @internal The state Adam and AdamW keep per parameter once they have stepped, for a saved
+ * group: the moments and the step count, and the running maximum with amsgrad. Null for a group
+ * that is not theirs (it has no `betas`).
+ */
+export function adamStateKeys(group: Record<string, unknown>): string[] | null {
+  if (!('betas' in group)) return null;
+  return ['exp_avg', 'exp_avg_sq', 'step', ...(group.amsgrad === true ? ['max_exp_avg_sq'] : [])];
+}
+
+/**
  * Adam (Kingma & Ba) with PyTorch's L2-style `weightDecay` (added to the gradient). For
  * decoupled weight decay use `AdamW`. State per parameter: `step` (a number), `exp_avg`,
  * `exp_avg_sq`, and `max_exp_avg_sq` with amsgrad.
@@ -121,6 +131,9 @@ export function adamUpdate(
  * const opt = new Adam(model.parameters(), { lr: 1e-3 });
  */
 export class Adam extends Optimizer<AdamHyperParams> {
+  /** The state Adam keeps per parameter, for a saved group ({@link adamStateKeys}). */
+  static readonly stateKeys = adamStateKeys;
+
   constructor(
     params: Tensor[] | ParamGroupInput<AdamHyperParams>[],
     options: AdamOptions & OptimizerOptions = {},

@@ -1,6 +1,7 @@
 /** AdamW, as `torch.optim.AdamW` (PyTorch 1.13, single-tensor path). */
 import type { Tensor } from '../tensor/index.js';
 import {
+  adamStateKeys,
   adamUpdate,
   resolveAdam,
   validateAdam,
@@ -36,6 +37,9 @@ export const ADAMW_DEFAULTS: Readonly<AdamHyperParams> = Object.freeze({
  * const opt = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.05 });
  */
 export class AdamW extends Optimizer<AdamHyperParams> {
+  /** The state AdamW keeps per parameter, for a saved group: Adam's ({@link adamStateKeys}). */
+  static readonly stateKeys = adamStateKeys;
+
   constructor(
     params: Tensor[] | ParamGroupInput<AdamHyperParams>[],
     options: AdamWOptions & OptimizerOptions = {},

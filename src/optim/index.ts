@@ -52,6 +52,14 @@ export {
   type SequentialLROptions,
 } from './scheduler.js';
 export {
+  checkOptimizerMeta,
+  checkOptimizerState,
+  checkSchedulerState,
+  optimizerStateKeys,
+  type BadField,
+  type CheckedOptimizerMeta,
+} from './state.js';
+export {
   GradScaler,
   GRAD_SCALER_DEFAULTS,
   type GradScalerOptions,

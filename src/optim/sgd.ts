@@ -73,6 +73,15 @@ function validate(h: SGDHyperParams): void {
  * opt.zeroGrad(); loss.backward(); opt.step();
  */
 export class SGD extends Optimizer<SGDHyperParams> {
+  /**
+   * The state SGD keeps per parameter once it has stepped, for a saved group: the momentum
+   * buffer when momentum ≠ 0. Null for a group that is not SGD's (it has no `momentum`).
+   */
+  static stateKeys(group: Record<string, unknown>): string[] | null {
+    if (!('momentum' in group)) return null;
+    return group.momentum !== 0 ? ['momentum_buffer'] : [];
+  }
+
   constructor(
     params: Tensor[] | ParamGroupInput<SGDHyperParams>[],
     options: SGDOptions & OptimizerOptions,

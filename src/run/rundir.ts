@@ -32,6 +32,12 @@ import {
 import type { Classifier, ModelOptions } from '../models/registry.js';
 import type { ModelMemoryFormat, Precision } from '../models/precision.js';
 import type { Module } from '../nn/module.js';
+import {
+  checkOptimizerMeta,
+  checkOptimizerState,
+  checkSchedulerState,
+  type BadField,
+} from '../optim/state.js';
 import { encodeSafetensors, loadSafetensors, saveSafetensors } from '../nn/safetensors.js';
 import { sweepTemporary, syncDir, writeFileAtomic, writeFileSynced } from '../util/atomic.js';
 import type { Predictions, SetPredictions } from '../models/predict.js';
@@ -569,7 +575,7 @@ export function loadRunCheckpoint(dir: string): RunCheckpoint | null {
     )
       bad(`'rng' metadata`, 'a generator state of four 32-bit integers, not all zero', rng);
     const identity = checkIdentity(json('identity'), bad);
-    const scheduler = checkScheduler(json('scheduler'), bad);
+    const scheduler = checkSchedulerState(json('scheduler'), bad);
     const optimizerMeta = checkOptimizerMeta(json('optimizer'), bad);
 
     const get = (name: string): Tensor => {
@@ -607,14 +613,12 @@ export function loadRunCheckpoint(dir: string): RunCheckpoint | null {
   }
 }
 
-type Bad = (field: string, expected: string, got?: unknown) => never;
-
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** The identity a run compares with its own: the fields of {@link RunIdentity}, typed. */
-function checkIdentity(v: unknown, bad: Bad): RunIdentity {
+function checkIdentity(v: unknown, bad: BadField): RunIdentity {
   if (!isObject(v)) return bad('identity', 'an object', v);
   const str = (key: string): void => {
     if (typeof v[key] !== 'string') bad(`identity.${key}`, 'a string', v[key]);
@@ -629,147 +633,13 @@ function checkIdentity(v: unknown, bad: Bad): RunIdentity {
   return v as unknown as RunIdentity;
 }
 
-function checkScheduler(v: unknown, bad: Bad): Record<string, unknown> | null {
-  if (v === null) return null;
-  if (!isObject(v)) return bad('scheduler', 'null or an object', v);
-  if (!Number.isSafeInteger(v.lastEpoch) || (v.lastEpoch as number) < 0)
-    bad('scheduler.lastEpoch', 'an integer ≥ 0', v.lastEpoch);
-  if (!Number.isSafeInteger(v.stepCount) || (v.stepCount as number) < 0)
-    bad('scheduler.stepCount', 'an integer ≥ 0', v.stepCount);
-  for (const key of ['baseLrs', 'lastLr']) {
-    const a = v[key];
-    if (
-      !Array.isArray(a) ||
-      a.length === 0 ||
-      !a.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0)
-    )
-      bad(`scheduler.${key}`, 'a list of finite learning rates ≥ 0', a);
-  }
-  return v;
-}
-
-interface OptimizerMetaShape {
-  format: string;
-  paramGroups: (Record<string, unknown> & { params: number[] })[];
-  state: Record<string, Record<string, number>>;
-}
-
-function checkOptimizerMeta(v: unknown, bad: Bad): OptimizerMetaShape {
-  if (!isObject(v)) return bad('optimizer', 'an object', v);
-  if (v.format !== 'lethe.optim/1') bad('optimizer.format', "'lethe.optim/1'", v.format);
-  const groups = v.paramGroups;
-  if (!Array.isArray(groups) || groups.length === 0)
-    bad('optimizer.paramGroups', 'a non-empty list', groups);
-  const ids = new Set<number>();
-  (groups as unknown[]).forEach((g, i) => {
-    if (!isObject(g)) return bad(`optimizer.paramGroups[${i}]`, 'an object', g);
-    if (!Array.isArray(g.params) || g.params.length === 0)
-      bad(`optimizer.paramGroups[${i}].params`, 'a non-empty list of parameter ids', g.params);
-    for (const id of g.params as unknown[]) {
-      if (!Number.isSafeInteger(id) || (id as number) < 0 || ids.has(id as number))
-        bad(`optimizer.paramGroups[${i}].params`, 'distinct integer ids ≥ 0', g.params);
-      ids.add(id as number);
-    }
-    if (typeof g.lr !== 'number' || !Number.isFinite(g.lr) || g.lr < 0)
-      bad(`optimizer.paramGroups[${i}].lr`, 'a finite number ≥ 0', g.lr);
-    for (const [key, x] of Object.entries(g)) {
-      const finite = (y: unknown): boolean => typeof y === 'number' && Number.isFinite(y);
-      const ok =
-        key === 'params' ||
-        typeof x === 'boolean' ||
-        finite(x) ||
-        (Array.isArray(x) && x.every(finite));
-      if (!ok) bad(`optimizer.paramGroups[${i}].${key}`, 'a finite number or a boolean', x);
-    }
-  });
-  if (!isObject(v.state)) return bad('optimizer.state', 'an object', v.state);
-  for (const [id, entry] of Object.entries(v.state)) {
-    if (!/^(0|[1-9]\d*)$/.test(id) || !ids.has(Number(id)))
-      bad('optimizer.state', `state only for parameters ${[...ids].join(', ')}`, id);
-    if (!isObject(entry)) return bad(`optimizer.state.${id}`, 'an object of numbers', entry);
-    for (const [k, x] of Object.entries(entry))
-      if (typeof x !== 'number' || !Number.isFinite(x) || x < 0)
-        bad(`optimizer.state.${id}.${k}`, 'a finite number ≥ 0', x);
-  }
-  return v as unknown as OptimizerMetaShape;
-}
-
-/**
- * The per-parameter state an optimizer keeps once it has stepped, by its hyper-parameters:
- * SGD's momentum buffer (when momentum ≠ 0), Adam's and AdamW's moments and step count.
- */
-function expectedStateKeys(group: Record<string, unknown>): string[] {
-  if ('betas' in group)
-    return ['exp_avg', 'exp_avg_sq', 'step', ...(group.amsgrad === true ? ['max_exp_avg_sq'] : [])];
-  if ('momentum' in group && group.momentum !== 0) return ['momentum_buffer'];
-  return [];
-}
-
-/**
- * Every parameter has the state its optimizer keeps after `step` steps, and nothing else: a
- * checkpoint with the momentum removed would otherwise resume with the momentum restarted.
- */
-function checkOptimizerState(
-  tensors: Record<string, Tensor>,
-  meta: OptimizerMetaShape,
-  step: number,
-  bad: Bad,
-): void {
-  const have = new Map<number, Set<string>>();
-  for (const [id, entry] of Object.entries(meta.state))
-    have.set(Number(id), new Set(Object.keys(entry)));
-  for (const [name, t] of Object.entries(tensors)) {
-    const m = /^state\.(0|[1-9]\d*)\.(.+)$/.exec(name);
-    if (!m) return bad(`tensor 'optimizer.${name}'`, "a name 'optimizer.state.<id>.<key>'", name);
-    const id = Number(m[1]);
-    if (!meta.paramGroups.some((g) => g.params.includes(id)))
-      bad(`tensor 'optimizer.${name}'`, 'state of a parameter of the optimizer', name);
-    if (!isFloat(t)) bad(`tensor 'optimizer.${name}'`, 'a floating-point tensor', t.dtype);
-    const keys = have.get(id) ?? new Set<string>();
-    if (keys.has(m[2])) bad(`optimizer state ${id}.${m[2]}`, 'one value', 'twice');
-    have.set(id, keys.add(m[2]));
-  }
-  for (const group of meta.paramGroups) {
-    const expected = step > 0 ? expectedStateKeys(group) : [];
-    for (const id of group.params) {
-      const keys = have.get(id) ?? new Set<string>();
-      for (const key of expected)
-        if (!keys.has(key))
-          bad(
-            `no optimizer state '${key}' for parameter ${id}, but`,
-            `it after ${step} steps`,
-            undefined,
-          );
-      if (step > 0) {
-        for (const key of keys)
-          if (!expected.includes(key))
-            bad(
-              `optimizer state '${key}' for parameter ${id}`,
-              `only ${expected.join(', ') || 'no state'}`,
-              key,
-            );
-      } else if (keys.size)
-        bad(`optimizer state for parameter ${id}`, 'none before the first step', [...keys]);
-    }
-  }
-}
-
-function isFloat(t: Tensor): boolean {
-  return (
-    t.dtype === 'float32' ||
-    t.dtype === 'float64' ||
-    t.dtype === 'float16' ||
-    t.dtype === 'bfloat16'
-  );
-}
-
 /** The history tensors: rows of finite numbers, epochs ≤ `epoch` in order, steps 0..step-1. */
 function checkHistory(
   epochsT: Tensor,
   stepsT: Tensor,
   epoch: number,
   step: number,
-  bad: Bad,
+  bad: BadField,
 ): History {
   for (const [name, t] of [
     ['history.epochs', epochsT],

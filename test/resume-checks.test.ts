@@ -9,12 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { decodeSafetensors, encodeSafetensors } from '../src/nn/safetensors.js';
-import {
-  disposeCheckpoint,
-  loadRunCheckpoint,
-  saveRunCheckpoint,
-  type RunIdentity,
-} from '../src/run/rundir.js';
+import type { RunIdentity } from '../src/records/run.js';
+import { disposeCheckpoint, loadRunCheckpoint, saveRunCheckpoint } from '../src/run/checkpoint.js';
 import { memory, tensor, type Tensor } from '../src/tensor/index.js';
 import { runLoop } from '../src/unlearn/loop.js';
 import { randomLabel } from '../src/unlearn/methods/random-label.js';

@@ -32,24 +32,16 @@ import {
 import type { Classifier, ModelOptions } from '../models/registry.js';
 import type { ModelMemoryFormat, Precision } from '../models/precision.js';
 import type { Module } from '../nn/module.js';
-import {
-  checkOptimizerMeta,
-  checkOptimizerState,
-  checkSchedulerState,
-  type BadField,
-} from '../optim/state.js';
-import { encodeSafetensors, loadSafetensors, saveSafetensors } from '../nn/safetensors.js';
+import { encodeSafetensors, loadSafetensors } from '../nn/safetensors.js';
 import { sweepTemporary, syncDir, writeFileAtomic, writeFileSynced } from '../util/atomic.js';
 import type { Predictions, SetPredictions } from '../models/predict.js';
 import { dispose, tensor, versions, type Tensor } from '../tensor/index.js';
 import { FileFormatError } from '../util/errors.js';
 import { parseStrictJson } from '../util/json.js';
 import { letheVersion, sourceDigest } from '../util/version.js';
-import type { LoopState } from '../unlearn/loop.js';
-import type { History, RunMetrics } from '../records/metrics.js';
+import type { RunMetrics } from '../records/metrics.js';
 import type {
   RunConfig,
-  RunIdentity,
   RunMemoryFormat,
   RunModelOptions,
   RunPrecision,
@@ -461,221 +453,8 @@ export function loadRunPredictions(dir: string): SetPredictions | null {
   }
 }
 
-const RESUME_FORMAT = 'lethe-resume/1';
-
-/** Epoch records as rows of [epoch, forget, retain, test]; steps as [step, facc, racc, loss]. */
-function historyTensors(h: History): [Tensor, Tensor] {
-  const epochs = h.epochs.flatMap((r) => [r.epoch, r.forget, r.retain, r.test]);
-  const steps = h.steps.flatMap((r) => [r.step, r.facc, r.racc, r.loss]);
-  return [
-    tensor(Float64Array.from(epochs), [h.epochs.length, 4]),
-    tensor(Float64Array.from(steps), [h.steps.length, 4]),
-  ];
-}
-
-function historyFrom(epochs: Float64Array, steps: Float64Array): History {
-  const rows = <T>(a: Float64Array, make: (r: Float64Array) => T): T[] =>
-    Array.from({ length: a.length / 4 }, (_, i) => make(a.subarray(4 * i, 4 * i + 4)));
-  return {
-    epochs: rows(epochs, (r) => ({ epoch: r[0], forget: r[1], retain: r[2], test: r[3] })),
-    steps: rows(steps, (r) => ({ step: r[0], facc: r[1], racc: r[2], loss: r[3] })),
-  };
-}
-
-/**
- * Saves a run's state after a finished epoch to `checkpoint.safetensors` (atomically: an
- * interrupted save leaves the previous checkpoint intact). Model tensors are stored under
- * `model.<state-dict key>`, optimizer state under `optimizer.<name>`.
- */
-export function saveRunCheckpoint(dir: string, identity: RunIdentity, state: LoopState): void {
-  mkdirSync(dir, { recursive: true });
-  const [epochs, steps] = historyTensors(state.history);
-  const tensors = new Map<string, Tensor>([
-    ['history.epochs', epochs],
-    ['history.steps', steps],
-  ]);
-  for (const [k, t] of state.model) tensors.set(`model.${k}`, t);
-  for (const [k, t] of Object.entries(state.optimizer.tensors)) tensors.set(`optimizer.${k}`, t);
-  try {
-    saveSafetensors(join(dir, RUN_FILES.checkpoint), tensors, {
-      format: RESUME_FORMAT,
-      identity: JSON.stringify(identity),
-      epoch: String(state.epoch),
-      step: String(state.step),
-      seconds: String(state.seconds),
-      rng: JSON.stringify(state.rng),
-      optimizer: JSON.stringify(state.optimizer.meta),
-      scheduler: JSON.stringify(state.scheduler),
-    });
-  } finally {
-    dispose([epochs, steps]);
-  }
-}
-
-/** A run directory's checkpoint; the caller disposes `state`'s tensors with `disposeState`. */
-export interface RunCheckpoint {
-  identity: RunIdentity;
-  state: LoopState;
-}
-
-/**
- * Reads `checkpoint.safetensors` of a run directory, or returns null when there is none. Every
- * field is checked before the state is handed on: a damaged checkpoint is refused with the field
- * named, never resumed into a different run.
- */
-export function loadRunCheckpoint(dir: string): RunCheckpoint | null {
-  const path = join(dir, RUN_FILES.checkpoint);
-  if (!existsSync(path)) return null;
-  const file = loadSafetensors(path);
-  try {
-    const m = file.metadata;
-    if (m.format !== RESUME_FORMAT)
-      throw new FileFormatError(path, `is not a Lethe run checkpoint (format '${m.format}')`);
-    const bad = (field: string, expected: string, got?: unknown): never => {
-      throw new FileFormatError(
-        path,
-        `has ${field} ${got === undefined ? 'missing' : JSON.stringify(got)}; expected ${expected} (a damaged checkpoint: remove it to start over)`,
-      );
-    };
-    const json = (key: string): unknown => {
-      if (m[key] === undefined) bad(`'${key}' metadata`, 'JSON');
-      try {
-        return parseStrictJson(m[key]);
-      } catch {
-        return bad(`'${key}' metadata`, 'JSON', m[key]);
-      }
-    };
-    const count = (key: string, min: number): number => {
-      const text = m[key];
-      if (
-        text === undefined ||
-        !/^(0|[1-9]\d*)$/.test(text) ||
-        !Number.isSafeInteger(+text) ||
-        +text < min
-      )
-        bad(`'${key}' metadata`, `an integer ≥ ${min}`, text);
-      return Number(text);
-    };
-    const epoch = count('epoch', 1);
-    const step = count('step', 0);
-    const seconds = Number(m.seconds);
-    if (
-      m.seconds === undefined ||
-      m.seconds.trim() === '' ||
-      !Number.isFinite(seconds) ||
-      seconds < 0
-    )
-      bad(`'seconds' metadata`, 'a finite number ≥ 0', m.seconds);
-    const rng = json('rng');
-    if (
-      !Array.isArray(rng) ||
-      rng.length !== 4 ||
-      !rng.every((v) => Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 32) ||
-      rng.every((v) => v === 0)
-    )
-      bad(`'rng' metadata`, 'a generator state of four 32-bit integers, not all zero', rng);
-    const identity = checkIdentity(json('identity'), bad);
-    const scheduler = checkSchedulerState(json('scheduler'), bad);
-    const optimizerMeta = checkOptimizerMeta(json('optimizer'), bad);
-
-    const get = (name: string): Tensor => {
-      const t = file.tensors.get(name);
-      if (!t) throw new FileFormatError(path, `has no '${name}' tensor`);
-      return t;
-    };
-    const model = new Map<string, Tensor>();
-    const optimizer: Record<string, Tensor> = {};
-    for (const [name, t] of file.tensors) {
-      if (name.startsWith('model.')) model.set(name.slice('model.'.length), t);
-      else if (name.startsWith('optimizer.')) optimizer[name.slice('optimizer.'.length)] = t;
-      else if (name !== 'history.epochs' && name !== 'history.steps')
-        throw new FileFormatError(path, `has an unexpected tensor '${name}'`);
-    }
-    if (model.size === 0) throw new FileFormatError(path, "has no 'model.*' tensors");
-    checkOptimizerState(optimizer, optimizerMeta, step, bad);
-    const history = checkHistory(get('history.epochs'), get('history.steps'), epoch, step, bad);
-    const state: LoopState = {
-      epoch,
-      step,
-      seconds,
-      history,
-      rng: rng as number[],
-      model,
-      optimizer: { tensors: optimizer, meta: optimizerMeta as never },
-      scheduler,
-    };
-    // The history tensors are read; the rest now belongs to the caller.
-    dispose([get('history.epochs'), get('history.steps')]);
-    return { identity, state };
-  } catch (error) {
-    dispose([...file.tensors.values()]);
-    throw error;
-  }
-}
-
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** The identity a run compares with its own: the fields of {@link RunIdentity}, typed. */
-function checkIdentity(v: unknown, bad: BadField): RunIdentity {
-  if (!isObject(v)) return bad('identity', 'an object', v);
-  const str = (key: string): void => {
-    if (typeof v[key] !== 'string') bad(`identity.${key}`, 'a string', v[key]);
-  };
-  for (const key of ['method', 'data', 'model', 'forget', 'forgetDigest']) str(key);
-  if (v.command !== 'train' && v.command !== 'unlearn')
-    bad('identity.command', "'train' or 'unlearn'", v.command);
-  if (!Number.isSafeInteger(v.seed)) bad('identity.seed', 'an integer', v.seed);
-  if (!isObject(v.modelOptions)) bad('identity.modelOptions', 'an object', v.modelOptions);
-  if (!isObject(v.options)) bad('identity.options', 'an object', v.options);
-  if (v.from !== undefined) str('from');
-  return v as unknown as RunIdentity;
-}
-
-/** The history tensors: rows of finite numbers, epochs ≤ `epoch` in order, steps 0..step-1. */
-function checkHistory(
-  epochsT: Tensor,
-  stepsT: Tensor,
-  epoch: number,
-  step: number,
-  bad: BadField,
-): History {
-  for (const [name, t] of [
-    ['history.epochs', epochsT],
-    ['history.steps', stepsT],
-  ] as const) {
-    if (t.dtype !== 'float64' || t.shape.length !== 2 || t.shape[1] !== 4)
-      bad(`tensor '${name}'`, 'float64 rows of 4', `${t.dtype} [${t.shape}]`);
-  }
-  const history = historyFrom(epochsT.data<'float64'>(), stepsT.data<'float64'>());
-  let last = -1;
-  history.epochs.forEach((r, i) => {
-    if (!Number.isInteger(r.epoch) || r.epoch <= last || r.epoch > epoch)
-      bad(`history.epochs[${i}].epoch`, `increasing epochs in 0..${epoch}`, r.epoch);
-    last = r.epoch;
-    for (const key of ['forget', 'retain', 'test'] as const)
-      if (!(r[key] >= 0 && r[key] <= 1))
-        bad(`history.epochs[${i}].${key}`, 'an accuracy in [0, 1]', r[key]);
-  });
-  if (history.steps.length !== step)
-    bad("tensor 'history.steps'", `${step} rows, one per step`, history.steps.length);
-  history.steps.forEach((r, i) => {
-    if (r.step !== i) bad(`history.steps[${i}].step`, String(i), r.step);
-    for (const key of ['facc', 'racc'] as const)
-      if (!(r[key] >= 0 && r[key] <= 1) && !Number.isNaN(r[key]))
-        bad(`history.steps[${i}].${key}`, 'an accuracy in [0, 1]', r[key]);
-    if (!Number.isFinite(r.loss)) bad(`history.steps[${i}].loss`, 'a finite number', r.loss);
-  });
-  return history;
-}
-
-/** Frees a loaded checkpoint's tensors. */
-export function disposeCheckpoint(checkpoint: RunCheckpoint): void {
-  dispose([
-    ...checkpoint.state.model.values(),
-    ...Object.values(checkpoint.state.optimizer.tensors),
-  ]);
 }
 
 /** Removes a run directory's checkpoint (a finished run needs none). */

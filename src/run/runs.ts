@@ -22,11 +22,9 @@ import {
 } from '../models/predict.js';
 import { renderRunReport, writeReport } from '../report/index.js';
 import type { Accuracies, Memorization, RunMetrics } from '../records/metrics.js';
+import { disposeCheckpoint, loadRunCheckpoint, saveRunCheckpoint } from './checkpoint.js';
 import {
   commitRun,
-  disposeCheckpoint,
-  loadRunCheckpoint,
-  saveRunCheckpoint,
   loadRunModel,
   readConfig,
   readMetrics,

@@ -8,6 +8,12 @@ export {
   type UnlearnResult,
 } from './api.js';
 export { runLoop, perClassOf, defaultAugment, type LoopInput, type LoopResult } from './loop.js';
+export {
+  disposeLoopState,
+  loadLoopCheckpoint,
+  saveLoopCheckpoint,
+  type LoopCheckpoint,
+} from './checkpoint.js';
 export { getMethod, methodIds, registerMethod, resolveOptions } from './registry.js';
 export * from './types.js';
 export { SRFL_DEFAULTS, type SrflOptions } from './methods/srfl.js';

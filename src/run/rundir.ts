@@ -32,10 +32,10 @@ import {
 import type { Classifier, ModelOptions } from '../models/registry.js';
 import type { ModelMemoryFormat, Precision } from '../models/precision.js';
 import type { Module } from '../nn/module.js';
-import { encodeSafetensors, loadSafetensors } from '../nn/safetensors.js';
 import { sweepTemporary, syncDir, writeFileAtomic, writeFileSynced } from '../util/atomic.js';
-import type { Predictions, SetPredictions } from '../models/predict.js';
-import { dispose, tensor, versions, type Tensor } from '../tensor/index.js';
+import type { SetPredictions } from '../models/predict.js';
+import { encodePredictions, loadPredictions, savePredictions } from '../models/predictions-file.js';
+import { versions } from '../tensor/index.js';
 import { FileFormatError } from '../util/errors.js';
 import { parseStrictJson } from '../util/json.js';
 import { letheVersion, sourceDigest } from '../util/version.js';
@@ -201,7 +201,7 @@ export function commitRun(dir: string, run: RunContents): void {
       [RUN_FILES.config, jsonText(run.config)],
       [RUN_FILES.split, encodeSplit(run.split)],
       [RUN_FILES.model, encodeCheckpoint(run.model, runModelMeta(run.config))],
-      [RUN_FILES.predictions, encodeRunPredictions(run.predictions)],
+      [RUN_FILES.predictions, encodePredictions(run.predictions)],
       [RUN_FILES.metrics, jsonText(run.metrics)],
       [RUN_FILES.report, run.report],
     ]),
@@ -220,8 +220,7 @@ export function rewriteRunFiles(dir: string, files: RunRewrite): void {
   const changed = new Map<string, Uint8Array | string>();
   if (files.metrics) changed.set(RUN_FILES.metrics, jsonText(files.metrics));
   if (files.report !== undefined) changed.set(RUN_FILES.report, files.report);
-  if (files.predictions)
-    changed.set(RUN_FILES.predictions, encodeRunPredictions(files.predictions));
+  if (files.predictions) changed.set(RUN_FILES.predictions, encodePredictions(files.predictions));
   commitFiles(dir, changed, manifest);
   sweepRun(dir);
 }
@@ -394,63 +393,19 @@ export function isCompleteRun(dir: string): boolean {
   }
 }
 
-/** The sets a predictions file holds; `val` is optional (older runs have none). */
-const SETS = ['forget', 'retain', 'test', 'val'] as const;
-
 /**
  * Saves the final model's eval-mode logits on the run's sets, so evaluation and later runs
  * starting from this model need no second inference pass.
  */
 export function saveRunPredictions(dir: string, p: SetPredictions): void {
-  writeFileAtomic(join(dir, RUN_FILES.predictions), encodeRunPredictions(p));
-}
-
-function encodeRunPredictions(p: SetPredictions): Uint8Array {
-  const tensors = new Map<string, Tensor>();
-  for (const set of SETS) {
-    const part = p[set];
-    if (!part) continue;
-    tensors.set(`${set}.logits`, tensor(part.logits, [part.labels.length, part.numClasses]));
-    tensors.set(`${set}.labels`, tensor(part.labels));
-    tensors.set(`${set}.indices`, tensor(part.indices));
-  }
-  try {
-    return encodeSafetensors(tensors, { numClasses: String(p.test.numClasses) });
-  } finally {
-    dispose([...tensors.values()]);
-  }
+  savePredictions(join(dir, RUN_FILES.predictions), p);
 }
 
 /** The saved predictions of a run, or null when it has none. */
 export function loadRunPredictions(dir: string): SetPredictions | null {
   const path = join(dir, RUN_FILES.predictions);
   if (!existsSync(path)) return null;
-  const file = loadSafetensors(path);
-  try {
-    const numClasses = Number(file.metadata.numClasses);
-    const part = (set: (typeof SETS)[number]): Predictions => {
-      const get = (name: string): Tensor => {
-        const t = file.tensors.get(`${set}.${name}`);
-        if (!t) throw new FileFormatError(path, `has no '${set}.${name}' tensor`);
-        return t;
-      };
-      return {
-        logits: get('logits').data<'float32'>(),
-        labels: get('labels').data<'int32'>(),
-        indices: get('indices').data<'int32'>(),
-        numClasses,
-      };
-    };
-    const hasVal = file.tensors.has('val.logits');
-    return {
-      forget: part('forget'),
-      retain: part('retain'),
-      test: part('test'),
-      ...(hasVal ? { val: part('val') } : {}),
-    };
-  } finally {
-    dispose([...file.tensors.values()]);
-  }
+  return loadPredictions(path);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

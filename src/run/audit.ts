@@ -51,7 +51,8 @@ import {
   type PlanUnit,
 } from './plan.js';
 import { isCompleteRun, loadRunModel, readConfig, readMetrics, verifyRun } from './rundir.js';
-import { checkOut, getData } from './runs.js';
+import { getData } from './datasets.js';
+import { checkOut } from './runs.js';
 import { computeOf, type ComputeSpec, type TrainSpec, type UnlearnSpec } from './spec.js';
 import type { ScenarioRecord } from './scenarios.js';
 

@@ -33,19 +33,18 @@ export {
 export {
   checkOut,
   differences,
-  evaluateRuns,
-  getData,
   memorizationOf,
-  predictionsForSplit,
   runOptions,
-  runPredictions,
   trainRun,
   unlearnRun,
-  writeRunReport,
   type ResumeMode,
   type RunOptions,
   type UnlearnRunOptions,
 } from './runs.js';
+export { getData } from './datasets.js';
+export { predictionsForSplit, runPredictions } from './predictions.js';
+export { evaluateRuns } from './evaluate-runs.js';
+export { writeRunReport } from './report.js';
 export {
   cacheDir,
   cachedRun,

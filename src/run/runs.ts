@@ -1,39 +1,25 @@
 /**
- * Runs: loading data, training and unlearning runs into run directories from their
- * {@link RunSpec}s, gathering predictions, reports, and evaluation against retrain oracles (the
- * cache of finished runs is `cache.ts`). Progress goes to the
- * caller's event handler; nothing here prints.
+ * Runs: training and unlearning runs into run directories from their {@link RunSpec}s, resuming
+ * an interrupted one from its checkpoint when asked (the cache of finished runs is `cache.ts`,
+ * evaluation against retrain oracles `evaluate-runs.ts`). Progress goes to the caller's event
+ * handler; nothing here prints.
  */
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { dirname, join, resolve } from 'node:path';
 import type { DatasetPair } from '../data/dataset.js';
 import type { ModelOptions } from '../models/registry.js';
-import { loadDataset } from '../data/registry.js';
 import { makeSplit, readSplit, type Split } from '../data/split.js';
-import { gapToOracle, membershipInference, neuripsEvaluation } from '../eval/evaluate.js';
-import { judge } from '../eval/verdict.js';
-import {
-  accuracyOf,
-  predictIndices,
-  predictSets,
-  type Predictions,
-  type SetPredictions,
-} from '../models/predict.js';
-import { renderRunReport, writeReport } from '../report/index.js';
 import type { Accuracies, Memorization, RunMetrics } from '../records/metrics.js';
+import type { RunConfig, RunIdentity } from '../records/run.js';
 import { disposeCheckpoint, loadRunCheckpoint, saveRunCheckpoint } from './checkpoint.js';
 import {
   commitRun,
   loadRunModel,
   readConfig,
-  readMetrics,
-  rewriteRunFiles,
   RUN_FILES,
   loadRunPredictions,
   verifyRun,
-  type RunConfig,
-  type RunIdentity,
 } from './rundir.js';
 import { getNumThreads, setNumThreads } from '../tensor/index.js';
 import type { LoopState } from '../unlearn/loop.js';
@@ -42,21 +28,15 @@ import { train, unlearn } from '../unlearn/api.js';
 import { getMethod, resolveOptions } from '../unlearn/registry.js';
 import { memorizationCheck, type MemorizationTarget } from './scenarios.js';
 import { OptionError } from '../util/errors.js';
+import { getData } from './datasets.js';
 import { ignoreEvents, type RunEventHandler } from './events.js';
 import { openEventLog } from './event-log.js';
+import { predictionsForSplit } from './predictions.js';
+import { runReportHtml } from './report.js';
 import { runRecords, type TrainSpec, type UnlearnSpec } from './spec.js';
 
-const datasets = new Map<string, Promise<DatasetPair>>();
-
-/** Loads a data set once per process. */
-export function getData(spec: string): Promise<DatasetPair> {
-  let p = datasets.get(spec);
-  if (!p) {
-    p = loadDataset(spec);
-    datasets.set(spec, p);
-  }
-  return p;
-}
+/** Data sets load once per process (`datasets.ts`); here too for the callers of runs. */
+export { getData } from './datasets.js';
 
 /**
  * A run's state in `<out>/checkpoint.safetensors` (saved after every epoch but the last):
@@ -377,208 +357,4 @@ export async function unlearnRun(
   });
   result.model.dispose();
   return result.metrics;
-}
-
-/**
- * A model's predictions on a split's sets, gathered from predictions saved for other index sets
- * (a training run covers every training example); null when some example is missing.
- */
-export function predictionsForSplit(saved: SetPredictions, split: Split): SetPredictions | null {
-  const c = saved.test.numClasses;
-  const gather = (
-    sources: Predictions[],
-    indices: Int32Array,
-    size: number,
-  ): Predictions | null => {
-    const rowOf = new Int32Array(size).fill(-1);
-    const where = new Int32Array(size);
-    sources.forEach((src, s) =>
-      src.indices.forEach((k, row) => ((rowOf[k] = row), (where[k] = s))),
-    );
-    const logits = new Float32Array(indices.length * c);
-    const labels = new Int32Array(indices.length);
-    for (let i = 0; i < indices.length; i++) {
-      const k = indices[i];
-      if (rowOf[k] < 0) return null;
-      const src = sources[where[k]];
-      logits.set(src.logits.subarray(rowOf[k] * c, (rowOf[k] + 1) * c), i * c);
-      labels[i] = src.labels[rowOf[k]];
-    }
-    return { logits, labels, indices, numClasses: c };
-  };
-  const train = [saved.forget, saved.retain];
-  const held = saved.val ? [saved.test, saved.val] : [saved.test];
-  const forget = gather(train, split.forget, split.trainSize);
-  const retain = gather(train, split.retain, split.trainSize);
-  const test = gather(held, split.test, split.testSize);
-  const val = split.val.length ? gather(held, split.val, split.testSize) : null;
-  if (!forget || !retain || !test) return null;
-  return { forget, retain, test, ...(val ? { val } : {}) };
-}
-
-/** Renders `report.html` of a finished run directory from its files (committing it again). */
-export async function writeRunReport(
-  dir: string,
-  oracle?: Accuracies,
-  out = join(dir, RUN_FILES.report),
-  peers: RunMetrics[] = [],
-): Promise<string> {
-  verifyRun(dir);
-  const metrics = readMetrics(dir);
-  const html = await runReportHtml(readConfig(dir), metrics, oracle, peers);
-  if (resolve(out) === resolve(dir, RUN_FILES.report)) rewriteRunFiles(dir, { report: html });
-  else await writeReport(out, html);
-  return out;
-}
-
-/** A run's report.html. */
-async function runReportHtml(
-  config: RunConfig,
-  metrics: RunMetrics,
-  oracle?: Accuracies,
-  peers: RunMetrics[] = [],
-): Promise<string> {
-  const data = await getData(config.data).catch(() => null);
-  return renderRunReport({
-    metrics,
-    config: config as unknown as Record<string, unknown>,
-    classNames: data ? [...data.train.classNames] : undefined,
-    title: `Lethe: ${config.method} on ${config.data} (${config.model}, forget ${config.forget})`,
-    oracle: oracle ?? metrics.oracle?.accuracy,
-    peers,
-  });
-}
-
-/** A run directory's eval-mode predictions on its split's sets (computed once per process). */
-const predictionCache = new Map<
-  string,
-  Promise<{ predictions: SetPredictions; split: Split; config: RunConfig }>
->();
-
-export function runPredictions(
-  dir: string,
-  device: string,
-): Promise<{ predictions: SetPredictions; split: Split; config: RunConfig }> {
-  const key = resolve(dir);
-  let p = predictionCache.get(key);
-  if (!p) {
-    p = (async () => {
-      verifyRun(dir);
-      const config = readConfig(dir);
-      const data = await getData(config.data);
-      const split = readSplit(dir);
-      const saved = loadRunPredictions(dir);
-      if (saved && (saved.val || split.val.length === 0)) {
-        return { predictions: saved, split, config };
-      }
-      // No predictions, or saved before runs recorded the val set: predict what is missing.
-      const model = loadRunModel(dir);
-      try {
-        const predictions = saved
-          ? { ...saved, val: predictIndices(model, data.test, split.val, device) }
-          : predictSets(model, data, split, device);
-        return { predictions, split, config };
-      } finally {
-        model.dispose();
-      }
-    })();
-    predictionCache.set(key, p);
-  }
-  return p;
-}
-
-/** Adds the val accuracy to metrics recorded before runs measured it. */
-function withVal(metrics: RunMetrics, p: SetPredictions): RunMetrics {
-  if (p.val && metrics.accuracy.val === undefined) metrics.accuracy.val = accuracyOf(p.val);
-  return metrics;
-}
-
-function sameIndices(a: Int32Array, b: Int32Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
-const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
-
-/**
- * Evaluates unlearning runs against retrain-oracle runs of the same split: MIA for every model,
- * gaps and time ratio to the oracles' mean, and, with at least two of each, the NeurIPS 2023
- * forgetting quality and score over all of them. Results go into each run's metrics.json (and the
- * oracles' own MIA into theirs); reports are re-rendered.
- */
-export async function evaluateRuns(
-  runs: string[],
-  oracles: string[],
-  device = 'cpu',
-): Promise<RunMetrics[]> {
-  if (oracles.length === 0)
-    throw new OptionError('lethe eval: --oracle <retrain-run-dir> is required');
-  for (const dir of oracles) {
-    verifyRun(dir);
-    const { method } = readConfig(dir);
-    if (method !== 'retrain')
-      throw new OptionError(
-        `--oracle ${dir}: expected a 'retrain' run (lethe unlearn --method retrain) but it is ${method === 'train' ? 'a training run' : `a '${method}' run`}`,
-      );
-  }
-  const oracleResults = [];
-  for (const dir of oracles) {
-    const r = await runPredictions(dir, device);
-    const metrics = withVal(readMetrics(dir), r.predictions);
-    metrics.mia = membershipInference(r.predictions, r.config.seed);
-    rewriteRunFiles(dir, { metrics });
-    oracleResults.push({ dir, ...r, metrics });
-  }
-  const reference = oracleResults[0].split;
-  const oracle = {
-    accuracy: {
-      forget: mean(oracleResults.map((o) => o.metrics.accuracy.forget)),
-      retain: mean(oracleResults.map((o) => o.metrics.accuracy.retain)),
-      test: mean(oracleResults.map((o) => o.metrics.accuracy.test)),
-      ...(oracleResults.every((o) => o.metrics.accuracy.val !== undefined)
-        ? { val: mean(oracleResults.map((o) => o.metrics.accuracy.val!)) }
-        : {}),
-    },
-    mia: {
-      simple: mean(oracleResults.map((o) => o.metrics.mia!.simple)),
-      efficacy: mean(oracleResults.map((o) => o.metrics.mia!.efficacy)),
-    },
-    seconds: mean(oracleResults.map((o) => o.metrics.seconds)),
-    run: oracles.map((d) => resolve(d)).join(','),
-  };
-  const evaluated: { dir: string; predictions: SetPredictions; metrics: RunMetrics }[] = [];
-  for (const dir of runs) {
-    const r = await runPredictions(dir, device);
-    if (
-      !sameIndices(r.split.forget, reference.forget) ||
-      !sameIndices(r.split.test, reference.test)
-    ) {
-      throw new OptionError(
-        `${dir}: its split differs from the oracle's (${oracles[0]}); evaluate runs against an oracle of the same forget set and seed`,
-      );
-    }
-    const metrics = withVal(readMetrics(dir), r.predictions);
-    const mia = membershipInference(r.predictions, r.config.seed);
-    metrics.mia = mia;
-    metrics.gap = gapToOracle({ accuracy: metrics.accuracy, mia }, oracle);
-    metrics.timeRatio = metrics.seconds / oracle.seconds;
-    metrics.oracle = oracle;
-    metrics.verdict = judge({
-      accuracy: metrics.accuracy,
-      miaEfficacy: mia.efficacy,
-      oracle: { accuracy: oracle.accuracy, miaEfficacy: oracle.mia.efficacy },
-    });
-    evaluated.push({ dir, predictions: r.predictions, metrics });
-  }
-  if (evaluated.length >= 2 && oracleResults.length >= 2) {
-    const neurips = neuripsEvaluation(
-      evaluated.map((e) => e.predictions),
-      oracleResults.map((o) => o.predictions),
-    );
-    for (const e of evaluated) e.metrics.neurips = neurips;
-  }
-  for (const e of evaluated) {
-    const report = await runReportHtml(readConfig(e.dir), e.metrics, oracle.accuracy);
-    rewriteRunFiles(e.dir, { metrics: e.metrics, report });
-  }
-  return evaluated.map((e) => e.metrics);
 }

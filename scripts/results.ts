@@ -20,7 +20,8 @@ import { pathToFileURL } from 'node:url';
 import { renderComparisonMarkdown } from '../src/report/comparison-markdown.js';
 import { renderDemoMarkdown } from '../src/report/demo-markdown.js';
 import type { Comparison, RunMetrics } from '../src/records/metrics.js';
-import { renderAuditMarkdown, type Audit } from '../src/run/audit.js';
+import type { Audit } from '../src/records/audit.js';
+import { renderAuditMarkdown } from '../src/report/audit-markdown.js';
 import { withVerdicts } from '../src/run/compare.js';
 
 const BEGIN = /<!-- results:begin ([^>]*?) -->\n/g;

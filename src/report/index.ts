@@ -13,6 +13,7 @@ export {
   type MetricInfo,
 } from './comparison-report.js';
 export { renderComparisonMarkdown, MARKDOWN_COLUMNS } from './comparison-markdown.js';
+export { renderAuditMarkdown } from './audit-markdown.js';
 export { renderDemoMarkdown, type DemoTable } from './demo-markdown.js';
 export { writeReport } from './write.js';
 export {

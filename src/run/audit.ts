@@ -41,7 +41,9 @@ import { DataError, LetheError, OptionError } from '../util/errors.js';
 import { Rng, deriveSeed } from '../util/rng.js';
 import { ignoreEvents, type RunEventHandler } from './events.js';
 import { judge } from '../eval/verdict.js';
-import type { JobFailure, Verdict } from '../records/metrics.js';
+import type { Audit, AuditEntry } from '../records/audit.js';
+import type { JobFailure } from '../records/metrics.js';
+import { renderAuditMarkdown } from '../report/audit-markdown.js';
 import {
   checkReusable,
   failureOf,
@@ -55,6 +57,8 @@ import { getData } from './datasets.js';
 import { checkOut } from './runs.js';
 import { computeOf, type ComputeSpec, type TrainSpec, type UnlearnSpec } from './spec.js';
 import type { ScenarioRecord } from './scenarios.js';
+
+export type { Audit, AuditEntry } from '../records/audit.js';
 
 /** What an audit is asked to do. */
 export interface AuditInput extends ComputeSpec {
@@ -86,43 +90,6 @@ export interface AuditSettings {
   variance: 'global' | 'per-example';
   scenario: string | null;
   shadows: { dir: string; seed: number; original: string }[];
-}
-
-/** One method's row of `audit.json`. */
-export interface AuditEntry {
-  method: string;
-  accuracy: { mean: number; ci95: [number, number] };
-  auc: number;
-  'tpr@1%fpr': number;
-  'tpr@5%fpr': number;
-  /** Targets judged and (target, example) observations scored. */
-  targets: number;
-  scored: { unlearned: number; retrained: number };
-  /** The method's mean eval-mode accuracies over its shadow runs (what the attack costs it). */
-  meanAccuracy: { forget: number; retain: number; test: number };
-  /** The attack's balanced accuracy per target (shadow order). */
-  perTarget: number[];
-  /** The verdict's rule on the mean accuracies against the retrained shadows' (no MIA here). */
-  verdict?: Verdict;
-}
-
-/** `audit.json`. */
-export interface Audit {
-  attack: 'u-lira';
-  scenario: string | null;
-  data: string;
-  shadows: number;
-  targets: number;
-  auditSet: number;
-  variance: 'global' | 'per-example';
-  entries: AuditEntry[];
-  /** Training seconds summed over the runs of each kind (shadow originals, retrain, methods). */
-  runSeconds: Record<string, number>;
-  /** Wall time of the command that ran the audit to its end (this invocation only, on resume). */
-  wallSeconds?: number;
-  /** How the command ran it: executor and processes. */
-  ranWith?: Record<string, unknown>;
-  failed?: JobFailure[];
 }
 
 /** How many examples `random:<fraction|count>` selects from `n`. */
@@ -517,24 +484,6 @@ export async function collectAudit(
   );
   writeFileAtomic(join(plan.out, 'examples.png'), figure);
   return audit;
-}
-
-const pct = (v: number, digits = 1): string =>
-  Number.isFinite(v) ? `${(v * 100).toFixed(digits)}` : '–';
-
-/** `audit.json` as a Markdown table. */
-export function renderAuditMarkdown(audit: Audit): string {
-  const lines = [
-    `U-LiRA on ${audit.data}${audit.scenario ? ` (scenario ${audit.scenario})` : ''}: ${audit.shadows} shadow models, each the held-out target once; ${audit.auditSet} audited examples; ${audit.variance} variance. Attack accuracy is balanced accuracy over targets (50% = cannot tell unlearning from retraining), with its 95% t-interval.`,
-    '',
-    '| method | attack accuracy (%) | 95% CI | AUC | TPR @ 1% FPR (%) | TPR @ 5% FPR (%) | forget / retain / test acc. (%) | accuracies vs retraining |',
-    '|---|---:|---:|---:|---:|---:|---:|---|',
-    ...audit.entries.map(
-      (e) =>
-        `| ${e.method === 'retrain' ? 'retrain (floor: retrained vs retrained)' : e.method} | ${pct(e.accuracy.mean)} | ${pct(e.accuracy.ci95[0])}–${pct(e.accuracy.ci95[1])} | ${Number.isFinite(e.auc) ? e.auc.toFixed(3) : '–'} | ${pct(e['tpr@1%fpr'])} | ${pct(e['tpr@5%fpr'])} | ${pct(e.meanAccuracy.forget)} / ${pct(e.meanAccuracy.retain)} / ${pct(e.meanAccuracy.test)} | ${e.verdict?.label ?? 'the reference'} |`,
-    ),
-  ];
-  return `${lines.join('\n')}\n`;
 }
 
 /** Reads an audit directory's `audit.json`. */

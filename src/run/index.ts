@@ -119,12 +119,12 @@ export {
   collectAudit,
   planAudit,
   readAudit,
-  renderAuditMarkdown,
   runAudit,
   type Audit,
   type AuditEntry,
   type AuditInput,
 } from './audit.js';
+export { renderAuditMarkdown } from '../report/audit-markdown.js';
 export {
   asAudit,
   asComparison,

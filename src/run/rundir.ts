@@ -6,10 +6,14 @@
  *   model.safetensors  the resulting model (PyTorch state-dict keys + Lethe metadata)
  *   metrics.json       accuracies, history, time (and MIA / gaps once evaluated)
  *   report.html        the self-contained report
+ *   predictions.safetensors  the model's logits on the split's sets (src/models/predictions-file.ts)
  *   checkpoint.safetensors  while the run is in progress: its state after the last finished
- *                      epoch, to resume from (removed when the run finishes)
+ *                      epoch, to resume from (removed when the run finishes; ./checkpoint.ts)
  *   run.json           written last: the sha256 of every other file. A directory is a finished
  *                      run only when run.json is there and every digest matches.
+ *
+ * This file knows the names and the commit; the records are src/records/run.ts and metrics.ts,
+ * the files' codecs live with what they encode.
  *
  * A run is committed as a unit ({@link commitRun}): its files are written beside their names as
  * `<file>.pending`, then run.json is renamed into place (the commit), then each pending file is

@@ -32,13 +32,13 @@ export {
 } from './rundir.js';
 export {
   checkOut,
-  differences,
   evaluateRuns,
   getData,
   memorizationOf,
   predictionsForSplit,
   runOptions,
   runPredictions,
+  specIdentity,
   trainRun,
   unlearnRun,
   writeRunReport,
@@ -52,14 +52,16 @@ export {
   clearCache,
   ensureOriginal,
   listCache,
-  originalProvenance,
-  provenanceKey,
-  provenanceOf,
-  runProvenance,
-  unlearnProvenance,
   type CacheEntry,
-  type Provenance,
 } from './cache.js';
+export {
+  differences,
+  digestOf,
+  identityDifferences,
+  identityKey,
+  identityOf,
+  runIdentity,
+} from './identity.js';
 export {
   PLAN_FILE,
   checkReusable,

@@ -42,6 +42,7 @@ import { letheVersion, sourceDigest } from '../util/version.js';
 import type { LoopState } from '../unlearn/loop.js';
 import type { History, RunMetrics } from '../records/metrics.js';
 import type { ScenarioRecord } from './scenarios.js';
+import type { RunIdentity } from './identity.js';
 
 export const RUN_FILES = {
   config: 'config.json',
@@ -461,28 +462,7 @@ export function loadRunPredictions(dir: string): SetPredictions | null {
   }
 }
 
-/**
- * What a run's result depends on, recorded with its checkpoint: a run resumes only from a
- * checkpoint whose identity equals its own.
- */
-export interface RunIdentity {
-  command: RunConfig['command'];
-  method: string;
-  data: string;
-  model: string;
-  modelOptions: ModelOptions;
-  forget: string;
-  seed: number;
-  options: Record<string, unknown>;
-  /** The original's run directory (absolute); absent for training runs. */
-  from?: string;
-  /** The forget set's indices, as `sha256:<hex>` (an `indices:<file>` spec may change). */
-  forgetDigest: string;
-  /** Mixed precision, when not fp32. */
-  precision?: string;
-  /** The memory format, when asked for. */
-  memoryFormat?: string;
-}
+export type { RunIdentity } from './identity.js';
 
 const RESUME_FORMAT = 'lethe-resume/1';
 
@@ -648,13 +628,12 @@ function checkIdentity(v: unknown, bad: Bad): RunIdentity {
   const str = (key: string): void => {
     if (typeof v[key] !== 'string') bad(`identity.${key}`, 'a string', v[key]);
   };
-  for (const key of ['method', 'data', 'model', 'forget', 'forgetDigest']) str(key);
-  if (v.command !== 'train' && v.command !== 'unlearn')
-    bad('identity.command', "'train' or 'unlearn'", v.command);
+  for (const key of ['method', 'data', 'model', 'forget', 'forgetDigest', 'precision']) str(key);
+  for (const key of ['memoryFormat', 'device', 'lethe', 'source', 'libtorch']) str(key);
   if (!Number.isSafeInteger(v.seed)) bad('identity.seed', 'an integer', v.seed);
   if (!isObject(v.modelOptions)) bad('identity.modelOptions', 'an object', v.modelOptions);
   if (!isObject(v.options)) bad('identity.options', 'an object', v.options);
-  if (v.from !== undefined) str('from');
+  if (v.original !== undefined) str('original');
   return v as unknown as RunIdentity;
 }
 

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  computeDefaults,
+  defaultMemoryFormat,
   MEMORY_FORMATS,
   PRECISIONS,
   type ModelMemoryFormat,
@@ -181,8 +181,7 @@ export function singleVariant(args: BenchArgs): { variant: Variant; pytorch: Var
   const variant: Variant = {
     precision: args.precisions?.[0] ?? 'fp32',
     memoryFormat:
-      args.memoryFormats?.[0] ??
-      computeDefaults(args.device, args.precisions?.[0] ?? 'fp32').memoryFormat,
+      args.memoryFormats?.[0] ?? defaultMemoryFormat(args.device, args.precisions?.[0] ?? 'fp32'),
   };
   const same = variantName(variant) === variantName(PYTORCH_DEFAULT);
   return { variant, pytorch: same ? [PYTORCH_DEFAULT] : [PYTORCH_DEFAULT, variant] };

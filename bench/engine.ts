@@ -39,7 +39,7 @@ function measure(
   repeats: number,
   warmup: number,
 ): { train: number; infer: number } {
-  const compute = resolveCompute(device, v);
+  const compute = resolveCompute({ device, ...v });
   manualSeed(0);
   const model = resnet20({ inChannels: 1, numClasses: 10 });
   prepareModel(model, compute);

@@ -154,7 +154,7 @@ for (const precision of precisions) {
       () => {
         const before = memory().tensors;
         const result = trainResnet(synthetic(), { precision, memoryFormat });
-        assert.deepEqual(result.compute, resolveCompute(D, { precision, memoryFormat }));
+        assert.deepEqual(result.compute, resolveCompute({ device: D, precision, memoryFormat }));
         const losses = result.history.steps.map((s) => s.loss);
         // Under fp16-mixed the loss scaler may skip early steps; their losses are still recorded.
         const finite = losses.filter(Number.isFinite);

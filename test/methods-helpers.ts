@@ -15,6 +15,7 @@ import { BatchNorm2d, Conv2d, Linear, Module, ReLU, Sequential } from '../src/nn
 import { manualSeed, setNumThreads, type Tensor } from '../src/tensor/index.js';
 import { DataLoader } from '../src/data/index.js';
 import { predict } from '../src/models/predict.js';
+import { resolveCompute, type ComputeSettings } from '../src/records/compute.js';
 import { runLoop, type LoopInput, type SetPredictions } from '../src/unlearn/loop.js';
 import { retrain, TRAIN_DEFAULTS } from '../src/unlearn/methods/supervised.js';
 import type { EventHandler, LoopOptions, UnlearnMethod } from '../src/unlearn/types.js';
@@ -104,7 +105,7 @@ export class TinyNet extends Module {
 /** Eval-mode predictions on the split's forget, retain, test and (when it has one) val sets. */
 export function predictSets(model: Module, data: DatasetPair, split: Split): SetPredictions {
   const over = (ds: DatasetPair['train'], indices: Int32Array) =>
-    predict(model, new DataLoader(ds, indices, { batchSize: 256 }));
+    predict(model, new DataLoader(ds, indices, { batchSize: 256 }), resolveCompute());
   return {
     forget: over(data.train, split.forget),
     retain: over(data.train, split.retain),
@@ -147,27 +148,34 @@ export function problem(): Problem {
     createModel: () => new TinyNet(),
     data,
     split: all,
-    seed: 0,
+    compute: resolveCompute(),
     evalEveryEpoch: false,
   });
   placeholder.dispose();
   const original = trained.model;
   original.eval();
   const split = makeSplit({ train: data.train, testSize, forgetSpec: 'class:0', seed: 0 });
-  cached = { data, split, original, originalPredictions: predictSets(original, data, split) };
+  cached = {
+    data,
+    split,
+    original,
+    originalPredictions: predictSets(original, data, split),
+  };
   return cached;
 }
 
 /**
  * Runs a method with fully resolved `options` on the class-0 problem (seed 5 unless `extra` says
- * otherwise); `extra` adds or overrides any loop input (precision, onCheckpoint, resume, ...).
+ * otherwise); `extra` adds or overrides any loop input (onCheckpoint, resume, ...) or compute
+ * setting (precision, ...).
  */
 export function runOnProblem<O extends LoopOptions>(
   method: UnlearnMethod<O>,
   options: O,
-  extra: Partial<LoopInput<O>> = {},
+  extra: Partial<LoopInput<O>> & ComputeSettings = {},
 ) {
   const p = problem();
+  const { seed = 5, device, threads, precision, memoryFormat, ...rest } = extra;
   return runLoop({
     method,
     options,
@@ -175,10 +183,10 @@ export function runOnProblem<O extends LoopOptions>(
     createModel: () => new TinyNet(),
     data: p.data,
     split: p.split,
-    seed: 5,
+    compute: resolveCompute({ seed, device, threads, precision, memoryFormat }),
     evalEveryEpoch: false,
     originalPredictions: p.originalPredictions,
-    ...extra,
+    ...rest,
   });
 }
 
@@ -197,7 +205,7 @@ export function unlearnWith<O extends LoopOptions>(
     createModel: () => new TinyNet(),
     data: p.data,
     split: p.split,
-    seed,
+    compute: resolveCompute({ seed }),
     evalEveryEpoch: false,
     originalPredictions: p.originalPredictions,
     onEvent,

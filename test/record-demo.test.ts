@@ -1,6 +1,7 @@
 // The demo recorder (scripts/record-demo.ts) on a small real demo: what it copies, what it refuses,
 // and the README table generated from the recording.
 import assert from 'node:assert/strict';
+import { resolveCompute } from '../src/records/compute.js';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,17 +24,13 @@ test('a demo run directory is recorded as results/demo and its table generated f
   const out = join(root, 'demo');
   try {
     await demo({
-      seed: 0,
-      device: 'cpu',
-      precision: 'fp32',
+      ...resolveCompute(),
       original: {
         kind: 'train',
         data: `mnist:${dataDir}`,
         model: 'resnet20',
         options: { epochs: 1, batchSize: 32 },
-        seed: 0,
-        device: 'cpu',
-        precision: 'fp32',
+        ...resolveCompute(),
       },
       forget: 'class:2',
       method: 'srfl',

@@ -19,15 +19,21 @@ import { FileFormatError, OptionError } from '../src/util/errors.js';
 import { paramBits, runOnProblem } from './methods-helpers.js';
 
 const identity: RunIdentity = {
-  command: 'unlearn',
   method: 'random-label',
   data: 'synthetic',
   model: 'tiny',
   modelOptions: {},
   forget: 'class:1',
+  forgetDigest: 'sha256:0',
   seed: 5,
   options: {},
-  forgetDigest: 'sha256:0',
+  precision: 'fp32',
+  memoryFormat: 'channelsLast',
+  device: 'cpu',
+  original: '0123456789abcdef',
+  lethe: '0.1.0',
+  source: 'sha256:0',
+  libtorch: '2.1.0',
 };
 
 class Interrupted extends Error {}

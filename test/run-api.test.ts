@@ -38,6 +38,7 @@ test('checkRunSpec refuses what the CLI refuses, with the field named', () => {
     seed: 3,
     device: 'cpu',
     precision: 'fp32',
+    memoryFormat: 'channelsLast',
   };
   assert.deepEqual(checkRunSpec(ok), ok);
   const cases: [Record<string, unknown>, RegExp][] = [
@@ -52,7 +53,13 @@ test('checkRunSpec refuses what the CLI refuses, with the field named', () => {
   ];
   if (!cuda.isAvailable()) cases.push([{ ...ok, device: 'cuda' }, /CUDA is not available/]);
   for (const [spec, message] of cases) assert.throws(() => checkRunSpec(spec), message);
-  assert.deepEqual(checkCompute({}), { seed: 0, device: 'cpu', precision: 'fp32' });
+  // The one place compute settings are defaulted: the memory format follows the device.
+  assert.deepEqual(checkCompute({}), {
+    seed: 0,
+    device: 'cpu',
+    precision: 'fp32',
+    memoryFormat: 'channelsLast',
+  });
 });
 
 test('runs report progress as events and print nothing', async () => {
@@ -115,10 +122,10 @@ test('runs report progress as events and print nothing', async () => {
   );
 });
 
-test('slurm scripts carry the partition, GPUs, CPUs, memory, time limit and throttle', () => {
+test('slurm scripts carry the partition, GPUs, CPUs, memory, time limit and throttle', async () => {
   const plan = writePlan(
     join(root, 'slurm-plan'),
-    planComparison({
+    await planComparison({
       ...checkCompute({}),
       original: {
         kind: 'train',

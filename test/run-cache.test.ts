@@ -1,17 +1,13 @@
 // The cache of finished runs reuses a run only when everything that made it is the same, and
 // says what differed when it does not (issue 22).
 import assert from 'node:assert/strict';
+import { identityKey, identityOf, runIdentity } from '../src/run/identity.js';
+import { resolveCompute } from '../src/records/compute.js';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import {
-  ensureOriginal,
-  listCache,
-  provenanceKey,
-  provenanceOf,
-  runProvenance,
-} from '../src/run/cache.js';
+import { ensureOriginal, listCache } from '../src/run/cache.js';
 import { readConfig } from '../src/run/rundir.js';
 import type { RunEvent } from '../src/run/events.js';
 import type { TrainSpec } from '../src/run/spec.js';
@@ -29,9 +25,7 @@ const spec = (options: Record<string, unknown> = {}): TrainSpec => ({
   data: `mnist:${dataDir}`,
   model: 'resnet20',
   options: { epochs: 1, batchSize: 32, ...options },
-  seed: 0,
-  device: 'cpu',
-  precision: 'fp32',
+  ...resolveCompute(),
 });
 
 async function original(dir: string, s: TrainSpec) {
@@ -50,7 +44,7 @@ test('a cached original is reused only when what made it is the same, and the re
     const config = readConfig(join(root, 'a'));
     assert.equal(config.versions.source, sourceDigest(), 'config.json records the source digest');
     assert.match(config.versions.libtorch, /^\d+\.\d+/);
-    assert.equal(provenanceKey(runProvenance(join(root, 'a'))), first.key);
+    assert.equal(identityKey(runIdentity(join(root, 'a'))), first.key);
 
     const again = await original('b', spec());
     assert.deepEqual([again.cached, again.key, again.notes], [true, first.key, []]);
@@ -101,20 +95,23 @@ test('a cached original is reused only when what made it is the same, and the re
 });
 
 test('a run recorded before Lethe recorded its source digest matches no code', () => {
-  const p = provenanceOf({
-    command: 'train',
-    method: 'train',
-    data: 'fashion-mnist',
-    model: 'resnet20',
-    modelOptions: { inChannels: 1, numClasses: 10 },
-    forget: 'none',
-    seed: 0,
-    device: 'cuda:1',
-    threads: 2,
-    options: { epochs: 3 },
-    createdAt: '2026-01-01T00:00:00Z',
-    versions: { lethe: '0.1.0', libtorch: '2.1.0', node: '20' },
-  });
+  const p = identityOf(
+    {
+      command: 'train',
+      method: 'train',
+      data: 'fashion-mnist',
+      model: 'resnet20',
+      modelOptions: { inChannels: 1, numClasses: 10 },
+      forget: 'none',
+      seed: 0,
+      device: 'cuda:1',
+      threads: 2,
+      options: { epochs: 3 },
+      createdAt: '2026-01-01T00:00:00Z',
+      versions: { lethe: '0.1.0', libtorch: '2.1.0', node: '20' },
+    },
+    'sha256:0',
+  );
   assert.deepEqual(
     [p.precision, p.memoryFormat, p.device, p.source, p.libtorch],
     ['fp32', 'unknown', 'cuda', 'unknown', '2.1.0'],

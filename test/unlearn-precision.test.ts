@@ -8,18 +8,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DataLoader } from '../src/data/index.js';
 import { predict, accuracyOf } from '../src/models/predict.js';
-import { resolveCompute } from '../src/models/precision.js';
+import { resolveCompute, type Placement } from '../src/models/precision.js';
+import type { ComputeSettings } from '../src/records/compute.js';
 import type { Module } from '../src/nn/module.js';
 import { F, memory, type Tensor } from '../src/tensor/index.js';
 import { train } from '../src/unlearn/api.js';
-import { runLoop, type LoopResult } from '../src/unlearn/loop.js';
+import type { LoopResult } from '../src/unlearn/loop.js';
 import { getMethod, methodIds } from '../src/unlearn/registry.js';
 import type { LoopOptions, UnlearnMethod, UnlearnEvent } from '../src/unlearn/types.js';
 import { OptionError } from '../src/util/errors.js';
 import { paramBits, problem, runOnProblem } from './methods-helpers.js';
 import { syntheticPair } from './unlearn-helpers.js';
 
-type Settings = Pick<Parameters<typeof runLoop>[0], 'precision' | 'memoryFormat'>;
+type Settings = Pick<ComputeSettings, 'precision' | 'memoryFormat'>;
 
 function run(
   method: UnlearnMethod<LoopOptions>,
@@ -62,6 +63,7 @@ test('inside a bf16-mixed step: layers autocast, batches channels-last, logits a
   const base = memory().tensors;
   const result = run(probe, { lr: 0.01 }, BF16);
   assert.deepEqual(result.compute, {
+    seed: 5,
     device: 'cpu',
     precision: 'bf16-mixed',
     memoryFormat: 'channelsLast',
@@ -179,29 +181,31 @@ test('fp16-mixed and unknown settings are refused on the CPU before any work', (
   assert.throws(
     () => run(getMethod('finetune'), {}, { precision: 'fp16-mixed' }, (e) => events.push(e)),
     new OptionError(
-      "Expected precision 'fp32' or 'bf16-mixed' on device 'cpu' but received 'fp16-mixed' (float16 autocast and loss scaling need CUDA)",
+      "precision: expected 'fp32' or 'bf16-mixed' on device 'cpu' but received 'fp16-mixed' (float16 autocast and loss scaling need CUDA)",
     ),
   );
   assert.deepEqual(events, []);
   assert.throws(
     () => run(getMethod('finetune'), {}, { precision: 'bf16' as never }),
-    new OptionError("Expected precision 'fp32', 'bf16-mixed', 'fp16-mixed' but received \"bf16\""),
+    new OptionError("precision: expected 'fp32', 'bf16-mixed', 'fp16-mixed' but received 'bf16'"),
   );
   assert.throws(
     () => run(getMethod('finetune'), {}, { memoryFormat: 'nhwc' as never }),
-    new OptionError("Expected memoryFormat 'contiguous' or 'channelsLast' but received \"nhwc\""),
+    new OptionError("memoryFormat: expected 'contiguous', 'channelsLast' but received 'nhwc'"),
   );
-  assert.deepEqual(resolveCompute('cpu'), {
+  assert.deepEqual(resolveCompute({ device: 'cpu' }), {
+    seed: 0,
     device: 'cpu',
     precision: 'fp32',
     memoryFormat: 'channelsLast',
   });
-  assert.deepEqual(resolveCompute('cuda', { precision: 'fp16-mixed' }), {
+  assert.deepEqual(resolveCompute({ device: 'cuda', precision: 'fp16-mixed' }), {
+    seed: 0,
     device: 'cuda',
     precision: 'fp16-mixed',
     memoryFormat: 'channelsLast',
   });
-  assert.equal(resolveCompute('cuda').memoryFormat, 'contiguous');
+  assert.equal(resolveCompute({ device: 'cuda' }).memoryFormat, 'contiguous');
 });
 
 test('predict under bf16-mixed returns float32 logits close to fp32 and the same accuracy', () => {
@@ -209,11 +213,12 @@ test('predict under bf16-mixed returns float32 logits close to fp32 and the same
   const loader = new DataLoader(p.data.test, p.split.test, { batchSize: 64 });
   const layouts = (): boolean[] => p.original.parameters().map((t) => t.isContiguous());
   const before = layouts();
-  const fp32 = predict(p.original, loader, 'cpu', {
+  const fp32 = predict(p.original, loader, {
+    device: 'cpu',
     precision: 'fp32',
     memoryFormat: 'contiguous',
   });
-  const bf16 = predict(p.original, loader, 'cpu', BF16);
+  const bf16 = predict(p.original, loader, { device: 'cpu', ...BF16 } as Placement);
   assert.ok(bf16.logits instanceof Float32Array);
   assert.equal(bf16.logits.length, fp32.logits.length);
   const scale = Math.max(...fp32.logits.map(Math.abs));
@@ -236,6 +241,7 @@ test('train() takes precision and memoryFormat and records them', () => {
     evalEveryEpoch: false,
   });
   assert.deepEqual(result.compute, {
+    seed: 0,
     device: 'cpu',
     precision: 'bf16-mixed',
     memoryFormat: 'channelsLast',

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { resolveCompute } from '../src/records/compute.js';
 import { test } from 'node:test';
 import { makeSplit } from '../src/data/index.js';
 import { grad, memory, tensor } from '../src/tensor/index.js';
@@ -143,7 +144,7 @@ function runCalibrated(
     createModel: () => new TinyNet(),
     data: p.data,
     split,
-    seed,
+    compute: resolveCompute({ seed }),
     evalEveryEpoch: false,
     originalPredictions: predictions,
   });

@@ -16,7 +16,8 @@ import { SGD } from '../../src/optim/index.js';
 import { F, keep, manualSeed, noGrad, randint, randn, tidy } from '../../src/tensor/index.js';
 
 const [precision = 'fp32', memoryFormat = 'contiguous', steps = '6'] = process.argv.slice(2);
-const compute = resolveCompute('cpu', {
+const compute = resolveCompute({
+  device: 'cpu',
   precision: precision as Precision,
   memoryFormat: memoryFormat as ModelMemoryFormat,
 });

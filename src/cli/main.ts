@@ -103,7 +103,7 @@ const MEMORY_FORMAT_FLAGS: Record<string, ModelMemoryFormat> = {
 function compute({ values }: Parsed): ComputeSpec {
   const mf = text(values, 'memory-format');
   return checkCompute({
-    seed: numeric(values, 'seed') ?? 0,
+    seed: numeric(values, 'seed'),
     device: values.device,
     threads: numeric(values, 'threads'),
     precision: values.precision,
@@ -674,7 +674,7 @@ const COMMANDS: Record<string, Command> = {
       const out = String(values.out);
       const from = text(values, 'from');
       const perMethod = perMethodOptions(values);
-      const planned = planComparison({
+      const planned = await planComparison({
         ...c,
         ...(from !== undefined
           ? { from }

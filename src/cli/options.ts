@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { COMPUTE_DEFAULTS, PRECISIONS } from '../records/compute.js';
 import { loadScenario, type Scenario } from '../run/scenarios.js';
 import { OptionError } from '../util/errors.js';
 
@@ -44,7 +45,7 @@ export const COMMON_OPTIONS: OptionTable = {
   seed: {
     type: 'string',
     description: 'seed of every random choice (splits, shuffles, init, rolls)',
-    default: '0',
+    default: String(COMPUTE_DEFAULTS.seed),
     value: 'integer',
     min: 0,
     placeholder: 'n',
@@ -52,7 +53,7 @@ export const COMMON_OPTIONS: OptionTable = {
   device: {
     type: 'string',
     description: "'cpu', 'cuda' or 'cuda:<n>'",
-    default: 'cpu',
+    default: COMPUTE_DEFAULTS.device,
     placeholder: 'device',
   },
   threads: {
@@ -66,8 +67,8 @@ export const COMMON_OPTIONS: OptionTable = {
     type: 'string',
     description:
       "'fp32', 'bf16-mixed' (autocast; CPU and CUDA) or 'fp16-mixed' (CUDA, loss scaling)",
-    default: 'fp32',
-    choices: ['fp32', 'bf16-mixed', 'fp16-mixed'],
+    default: COMPUTE_DEFAULTS.precision,
+    choices: PRECISIONS,
     placeholder: 'p',
   },
   'memory-format': {

@@ -6,13 +6,7 @@ import { noGrad, tensor, tidy, type Tensor } from '../tensor/index.js';
 import type { Module } from '../nn/module.js';
 import type { Accuracies, PerClass } from '../records/metrics.js';
 import { accuracy, perClassAccuracy } from './accuracy.js';
-import {
-  resolveCompute,
-  toFloat32,
-  toMemoryFormat,
-  withPrecision,
-  type ComputeOptions,
-} from './precision.js';
+import { toFloat32, toMemoryFormat, withPrecision, type Placement } from './precision.js';
 
 /** A batch as tensors on a device: images `[N, C, H, W]` float32 and int64 labels `[N]`. */
 export interface TensorBatch {
@@ -28,7 +22,7 @@ export interface TensorBatch {
  */
 export function toTensors(
   batch: Batch,
-  device = 'cpu',
+  device: string,
   memoryFormat: 'contiguous' | 'channelsLast' = 'contiguous',
 ): TensorBatch {
   const labels = new BigInt64Array(batch.size);
@@ -59,17 +53,16 @@ export interface Predictions {
 
 /**
  * Runs `model` in eval mode over one pass of `loader` (its epoch 0) and collects the logits, in
- * float32 whatever the precision. Inputs take the compute's memory format and the forward pass
- * its precision (defaults: `resolveCompute(device)`); the model itself is not converted. The
- * model's training mode is restored afterwards.
+ * float32 whatever the precision. Inputs go to the compute's device in its memory format and the
+ * forward pass runs under its precision; the model itself is not converted. The model's training
+ * mode is restored afterwards.
  */
 export function predict(
   model: Module,
   loader: BatchSource<Batch>,
-  device = 'cpu',
-  options: ComputeOptions = {},
+  compute: Placement,
 ): Predictions {
-  const compute = resolveCompute(device, options);
+  const { device } = compute;
   const wasTraining = model.training;
   model.eval();
   const rows: Float32Array[] = [];
@@ -160,7 +153,7 @@ export interface SetPredictions {
   val?: Predictions;
 }
 
-export interface PredictSetsOptions extends ComputeOptions {
+export interface PredictSetsOptions {
   batchSize?: number;
   /** Also predict the val set, when the split has one (default true). */
   val?: boolean;
@@ -171,11 +164,10 @@ export function predictIndices(
   model: Module,
   dataset: ImageDataset,
   indices: Int32Array,
-  device = 'cpu',
+  compute: Placement,
   batchSize = 256,
-  options: ComputeOptions = {},
 ): Predictions {
-  return predict(model, new DataLoader(dataset, indices, { batchSize }), device, options);
+  return predict(model, new DataLoader(dataset, indices, { batchSize }), compute);
 }
 
 /** Eval-mode predictions on the full forget, retain, test and val sets (in order, not augmented). */
@@ -183,11 +175,11 @@ export function predictSets(
   model: Module,
   data: DatasetPair,
   split: Split,
-  device = 'cpu',
-  { batchSize = 256, val = true, ...compute }: PredictSetsOptions = {},
+  compute: Placement,
+  { batchSize = 256, val = true }: PredictSetsOptions = {},
 ): SetPredictions {
   const over = (ds: ImageDataset, indices: Int32Array): Predictions =>
-    predictIndices(model, ds, indices, device, batchSize, compute);
+    predictIndices(model, ds, indices, compute, batchSize);
   return {
     forget: over(data.train, split.forget),
     retain: over(data.train, split.retain),

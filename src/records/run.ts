@@ -1,13 +1,15 @@
 /**
  * The records of a run: its resolved settings as `config.json` holds them ({@link RunConfig}) and
- * what its result depends on, as its resume checkpoint records it ({@link RunIdentity}). The run
+ * what its result depends on ({@link RunIdentity}). The run
  * layer writes them, the dashboard and the cache read them, so like `metrics.ts` they sit on the
- * ground floor: this file imports nothing, and every layer above may import it.
+ * ground floor: this file imports only its neighbour `compute.ts`, and every layer above may
+ * import it.
  *
- * The few types of other layers a config records (the model's options, the precision, the memory
- * format, the scenario) are spelled out here as the file holds them; `src/run/rundir.ts` checks
+ * The few types of other layers a config records (the model's options, the scenario) are spelled
+ * out here as the file holds them; `src/run/rundir.ts` checks
  * at compile time that they are the same types as their owners', so the two cannot drift apart.
  */
+import type { ModelMemoryFormat, Precision } from './compute.js';
 
 /** A model's options as a run records them (`ModelOptions` of src/models/registry.ts). */
 export interface RunModelOptions {
@@ -18,12 +20,6 @@ export interface RunModelOptions {
   /** For ResNet-18/34/50: a 3×3 stride-1 stem without max-pool, for 32×32 inputs. Default false. */
   cifar?: boolean;
 }
-
-/** Arithmetic of a run (`Precision` of src/models/precision.ts). */
-export type RunPrecision = 'fp32' | 'bf16-mixed' | 'fp16-mixed';
-
-/** Layout of images and conv weights (`ModelMemoryFormat` of src/models/precision.ts). */
-export type RunMemoryFormat = 'contiguous' | 'channelsLast';
 
 /** The scenario a run was made under (`ScenarioRecord` of src/run/scenarios.ts). */
 export interface RunScenario {
@@ -55,9 +51,9 @@ export interface RunConfig {
   seed: number;
   device: string;
   /** `fp32`, `bf16-mixed` or `fp16-mixed` (absent in runs made before Lethe recorded it: fp32). */
-  precision?: RunPrecision;
+  precision?: Precision;
   /** Layout of images and conv weights while training (absent in older runs). */
-  memoryFormat?: RunMemoryFormat;
+  memoryFormat?: ModelMemoryFormat;
   threads: number;
   /** The method's (or training recipe's) resolved options. */
   options: Record<string, unknown>;
@@ -75,24 +71,32 @@ export interface RunConfig {
 }
 
 /**
- * What a run's result depends on, recorded with its checkpoint: a run resumes only from a
- * checkpoint whose identity equals its own.
+ * Everything that determined a run's result: two runs are the same run when their identities are
+ * equal (the one rule, `identityDifferences` of src/run/identity.ts). Resuming a checkpoint,
+ * reusing a cached run and accepting a finished run into a comparison all compare identities; the
+ * cache files a run under the identity's key.
  */
 export interface RunIdentity {
-  command: RunConfig['command'];
+  /** The method's id; `train` for an original. */
   method: string;
   data: string;
   model: string;
   modelOptions: RunModelOptions;
+  /** The forget spec; `none` for an original. */
   forget: string;
-  seed: number;
-  options: Record<string, unknown>;
-  /** The original's run directory (absolute); absent for training runs. */
-  from?: string;
-  /** The forget set's indices, as `sha256:<hex>` (an `indices:<file>` spec may change). */
+  /** The forget set's indices as `sha256:<hex>` (an `indices:<file>` spec's file may change). */
   forgetDigest: string;
-  /** Mixed precision, when not fp32. */
-  precision?: string;
-  /** The memory format, when asked for. */
-  memoryFormat?: string;
+  seed: number;
+  /** The method's (or training recipe's) resolved options. */
+  options: Record<string, unknown>;
+  precision: Precision;
+  memoryFormat: ModelMemoryFormat;
+  /** `cpu` or `cuda`: kernels differ between kinds, not between two GPUs of one machine. */
+  device: 'cpu' | 'cuda';
+  /** An unlearning run's original: its identity's key. */
+  original?: string;
+  /** Lethe's version, the digest of its code and libtorch's version. */
+  lethe: string;
+  source: string;
+  libtorch: string;
 }

@@ -26,6 +26,7 @@
  * `<out>/examples.png` (which forget examples give each method away), `<out>/audit.md`, and per shadow `<out>/shadow-<k>/` laid out like a comparison (original,
  * split.json, retrain/seed-<s>, <method>/seed-<s>) with `excluded.json` and `forget.json`.
  */
+import { resolveCompute } from '../records/compute.js';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DatasetPair } from '../data/dataset.js';
@@ -174,7 +175,7 @@ export async function planAudit(input: AuditInput): Promise<Plan> {
   const compute = computeOf(input);
   const jobs: PlanJob[] = [];
   const shadows: AuditSettings['shadows'] = [];
-  forgets.forEach((forget, k) => {
+  for (const [k, forget] of forgets.entries()) {
     const seed = input.seed + k;
     const dir = join(out, `shadow-${k}`);
     mkdirSync(dir, { recursive: true });
@@ -226,10 +227,10 @@ export async function planAudit(input: AuditInput): Promise<Plan> {
         needs: [`shadow-${k}/original`],
         unit,
       };
-      if (isCompleteRun(job.out)) checkReusable(job.out, spec);
+      if (isCompleteRun(job.out)) await checkReusable(job.out, spec);
       jobs.push(job);
     }
-  });
+  }
   // Shadows in pairs, and within a pair the originals, then the oracles, then the methods: two
   // workers train two shadows' originals at once instead of one waiting for the other's, and an
   // audit stopped part-way leaves whole shadows (original, oracle and every method) behind,
@@ -295,10 +296,12 @@ function phiOf(dir: string, pool: DatasetPair, indices: Int32Array, device: stri
   const config = readConfig(dir);
   const model = loadRunModel(dir);
   try {
-    const p = predictIndices(model, pool.train, indices, device, 256, {
-      ...(config.precision ? { precision: config.precision } : {}),
-      ...(config.memoryFormat ? { memoryFormat: config.memoryFormat } : {}),
+    const compute = resolveCompute({
+      device,
+      precision: config.precision,
+      memoryFormat: config.memoryFormat,
     });
+    const p = predictIndices(model, pool.train, indices, compute);
     return logitScaledConfidence(p.logits, p.labels);
   } finally {
     model.dispose();

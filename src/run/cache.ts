@@ -1,15 +1,14 @@
 /**
  * The cache of finished runs (trained originals, retrain oracles, the demo's baselines) that the
  * demo and comparisons reuse across invocations, keyed on what made each result: its
- * {@link Provenance}. A run is reused only when everything that determined it is the same:
- * resolved options, data, model, forget set, seed, precision, memory format, device kind, Lethe's
- * code (its source digest) and libtorch. When something differs the run is made again, and the
- * difference is told as a 'note' event.
+ * {@link RunIdentity} (`identity.ts`, the one rule for "same run?"). A run is reused only when
+ * everything that determined it is the same: resolved options, data, model, forget set, seed,
+ * precision, memory format, device kind, Lethe's code (its source digest) and libtorch. When
+ * something differs the run is made again, and the difference is told as a 'note' event.
  *
- *   <cache>/<kind>-<key>/entry.json  what made it (kind, key, provenance, when)
+ *   <cache>/<kind>-<key>/entry.json  what made it (kind, key, identity, when)
  *   <cache>/<kind>-<key>/run/        the run directory
  */
-import { createHash } from 'node:crypto';
 import {
   cpSync,
   existsSync,
@@ -22,139 +21,12 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { resolveCompute, type ModelMemoryFormat, type Precision } from '../models/precision.js';
-import type { ModelOptions } from '../models/registry.js';
-import { versions } from '../tensor/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { letheVersion, sourceDigest } from '../util/version.js';
 import { ignoreEvents, type RunEventHandler } from './events.js';
-import { isCompleteRun, readConfig, type RunConfig } from './rundir.js';
-import {
-  differences,
-  getData,
-  runOptions,
-  trainResolved,
-  trainRun,
-  type RunOptions,
-} from './runs.js';
-import type { TrainSpec, UnlearnSpec } from './spec.js';
-
-/** Everything that determined a run's result. */
-export interface Provenance {
-  method: string;
-  data: string;
-  model: string;
-  modelOptions: ModelOptions;
-  forget: string;
-  seed: number;
-  /** The method's (or training recipe's) resolved options. */
-  options: Record<string, unknown>;
-  precision: Precision;
-  memoryFormat: ModelMemoryFormat;
-  /** `cpu` or `cuda`: kernels differ between kinds, not between two GPUs of one machine. */
-  device: 'cpu' | 'cuda';
-  /** An unlearning run's original: the key of its provenance. */
-  original?: string;
-  /** Lethe's version, the digest of its code ({@link sourceDigest}) and libtorch's version. */
-  lethe: string;
-  source: string;
-  libtorch: string;
-}
-
-const deviceKind = (device: string): 'cpu' | 'cuda' => (device.startsWith('cuda') ? 'cuda' : 'cpu');
-
-/** The code that makes a run now. */
-function codeNow(): Pick<Provenance, 'lethe' | 'source' | 'libtorch'> {
-  return { lethe: letheVersion(), source: sourceDigest(), libtorch: versions().libtorch };
-}
-
-/**
- * What made the run a config.json describes. Runs recorded before Lethe wrote the precision were
- * fp32; what an older Lethe did not record reads 'unknown', which matches nothing.
- */
-export function provenanceOf(config: RunConfig, original?: string): Provenance {
-  return {
-    method: config.method,
-    data: config.data,
-    model: config.model,
-    modelOptions: config.modelOptions,
-    forget: config.forget,
-    seed: config.seed,
-    options: config.options,
-    precision: config.precision ?? 'fp32',
-    memoryFormat: config.memoryFormat ?? ('unknown' as ModelMemoryFormat),
-    device: deviceKind(config.device),
-    ...(original !== undefined ? { original } : {}),
-    lethe: config.versions?.lethe ?? 'unknown',
-    source: config.versions?.source ?? 'unknown',
-    libtorch: config.versions?.libtorch ?? 'unknown',
-  };
-}
-
-/** JSON with keys sorted at every level, so equal records hash equally. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (typeof value === 'object' && value !== null)
-    return `{${Object.keys(value)
-      .sort()
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  return JSON.stringify(value);
-}
-
-/** The cache key of a provenance: 16 hex digits of its sha256. */
-export function provenanceKey(p: Provenance): string {
-  return createHash('sha256').update(canonical(p)).digest('hex').slice(0, 16);
-}
-
-/** What the original `spec` describes would be made of now (loads its data set for the model's shape). */
-export async function originalProvenance(spec: TrainSpec): Promise<Provenance> {
-  const { modelOptions, options } = trainResolved(spec, await getData(spec.data));
-  return {
-    method: 'train',
-    data: spec.data,
-    model: spec.model,
-    modelOptions,
-    forget: 'none',
-    seed: spec.seed,
-    options,
-    precision: spec.precision,
-    memoryFormat: resolveCompute(spec.device, spec).memoryFormat,
-    device: deviceKind(spec.device),
-    ...codeNow(),
-  };
-}
-
-/** What the unlearning run `spec` (from a finished original of key `original`) would be made of now. */
-export function unlearnProvenance(spec: UnlearnSpec, original: string): Provenance {
-  const from = readConfig(spec.from);
-  return {
-    method: spec.method,
-    data: from.data,
-    model: from.model,
-    modelOptions: from.modelOptions,
-    forget: spec.forget,
-    seed: spec.seed,
-    options: runOptions(spec.method, from, spec.options),
-    precision: spec.precision,
-    memoryFormat: resolveCompute(spec.device, spec).memoryFormat,
-    device: deviceKind(spec.device),
-    original,
-    ...codeNow(),
-  };
-}
-
-/**
- * What made the finished run in `dir`; an unlearning run's original is read from the run
- * directory it started from (when that is still a finished run).
- */
-export function runProvenance(dir: string): Provenance {
-  const config = readConfig(dir);
-  if (config.command !== 'unlearn') return provenanceOf(config);
-  const from = config.from && isCompleteRun(config.from) ? config.from : null;
-  return provenanceOf(config, from ? provenanceKey(provenanceOf(readConfig(from))) : 'unknown');
-}
+import { identityDifferences, identityKey, runIdentity, type RunIdentity } from './identity.js';
+import { isCompleteRun } from './rundir.js';
+import { specIdentity, trainRun, type RunOptions } from './runs.js';
+import type { TrainSpec } from './spec.js';
 
 /** The directory where finished runs are cached across invocations. */
 export function cacheDir(): string {
@@ -174,7 +46,7 @@ export interface CacheEntry {
   /** The entry's directory. */
   dir: string;
   /** What made it; null for an entry an earlier Lethe wrote without a record. */
-  made: Provenance | null;
+  made: RunIdentity | null;
   createdAt: Date;
   /** Bytes on disk. */
   bytes: number;
@@ -197,14 +69,14 @@ function readEntry(dir: string, name: string): CacheEntry | null {
   if (!stat.isDirectory() || /\.tmp-\d+$/.test(name)) return null;
   const dash = name.lastIndexOf('-');
   const fallback = { kind: name.slice(0, dash), key: name.slice(dash + 1) };
-  let made: Provenance | null = null;
+  let made: RunIdentity | null = null;
   let createdAt = stat.mtime;
   let kind = fallback.kind;
   let key = fallback.key;
   try {
     const e = JSON.parse(readFileSync(join(path, 'entry.json'), 'utf8')) as Record<string, unknown>;
     if (e.format === ENTRY_FORMAT) {
-      made = e.made as Provenance;
+      made = e.made as RunIdentity;
       kind = String(e.kind);
       key = String(e.key);
       createdAt = new Date(String(e.createdAt));
@@ -242,18 +114,14 @@ export function clearCache(olderThanDays?: number, dir = cacheDir()): CacheEntry
  */
 export async function cachedRun(
   kind: string,
-  want: Provenance,
+  want: RunIdentity,
   out: string,
   make: (dir: string) => Promise<unknown>,
   onEvent: RunEventHandler = ignoreEvents,
 ): Promise<boolean> {
-  const diffFrom = (had: Provenance): string[] =>
-    differences(
-      had as unknown as Record<string, unknown>,
-      want as unknown as Record<string, unknown>,
-    );
+  const diffFrom = (had: RunIdentity): string[] => identityDifferences(had, want);
   if (isCompleteRun(out)) {
-    const diff = diffFrom(runProvenance(out));
+    const diff = diffFrom(runIdentity(out));
     if (diff.length === 0) return true;
     // A run copied from the cache names the original it was made from at the time; when that
     // directory is gone, the cache entry (which recorded it) decides.
@@ -265,7 +133,7 @@ export async function cachedRun(
       });
     rmSync(out, { recursive: true, force: true });
   }
-  const key = provenanceKey(want);
+  const key = identityKey(want);
   const cache = cacheDir();
   const hit = readEntry(cache, `${kind}-${key}`);
   if (hit?.made && diffFrom(hit.made).length === 0 && isCompleteRun(join(hit.dir, 'run'))) {
@@ -284,8 +152,8 @@ export async function cachedRun(
       message: `cache: not reusing the cached ${kind} ${nearest.e.key}, made with ${nearest.diff.join(', ')}; making a new one`,
     });
   await make(out);
-  const made = runProvenance(out);
-  const entry = join(cache, `${kind}-${provenanceKey(made)}`);
+  const made = runIdentity(out);
+  const entry = join(cache, `${kind}-${identityKey(made)}`);
   mkdirSync(cache, { recursive: true });
   const tmp = `${entry}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
@@ -296,7 +164,7 @@ export async function cachedRun(
       {
         format: ENTRY_FORMAT,
         kind,
-        key: provenanceKey(made),
+        key: identityKey(made),
         made,
         createdAt: new Date().toISOString(),
       },
@@ -319,7 +187,7 @@ export async function ensureOriginal(
   dir: string,
   run: RunOptions = {},
 ): Promise<{ key: string; cached: boolean }> {
-  const want = await originalProvenance(spec);
+  const want = await specIdentity(spec);
   const label = run.label ?? 'original';
   const cached = await cachedRun(
     'original',
@@ -331,5 +199,5 @@ export async function ensureOriginal(
     },
     run.onEvent,
   );
-  return { key: provenanceKey(want), cached };
+  return { key: identityKey(want), cached };
 }

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BadField } from '../optim/state.js';
 import type { RunIdentity } from '../records/run.js';
+import { isObject } from '../util/json.js';
 import {
   disposeLoopState,
   loadLoopCheckpoint,
@@ -44,22 +45,17 @@ export function disposeCheckpoint(checkpoint: RunCheckpoint): void {
   disposeLoopState(checkpoint.state);
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** The identity a run compares with its own: the fields of {@link RunIdentity}, typed. */
 function checkIdentity(v: unknown, bad: BadField): RunIdentity {
   if (!isObject(v)) return bad('identity', 'an object', v);
   const str = (key: string): void => {
     if (typeof v[key] !== 'string') bad(`identity.${key}`, 'a string', v[key]);
   };
-  for (const key of ['method', 'data', 'model', 'forget', 'forgetDigest']) str(key);
-  if (v.command !== 'train' && v.command !== 'unlearn')
-    bad('identity.command', "'train' or 'unlearn'", v.command);
+  for (const key of ['method', 'data', 'model', 'forget', 'forgetDigest', 'precision']) str(key);
+  for (const key of ['memoryFormat', 'device', 'lethe', 'source', 'libtorch']) str(key);
   if (!Number.isSafeInteger(v.seed)) bad('identity.seed', 'an integer', v.seed);
   if (!isObject(v.modelOptions)) bad('identity.modelOptions', 'an object', v.modelOptions);
   if (!isObject(v.options)) bad('identity.options', 'an object', v.options);
-  if (v.from !== undefined) str('from');
+  if (v.original !== undefined) str('original');
   return v as unknown as RunIdentity;
 }

@@ -48,7 +48,7 @@ export interface CompareInput extends ComputeSpec {
  * oracle, then every method for every seed; the aggregation needs them all. Finished runs that
  * the comparison would not make now (other options, say) are refused here, before any work.
  */
-export function planComparison(input: CompareInput): Plan {
+export async function planComparison(input: CompareInput): Promise<Plan> {
   if (input.from === undefined && input.original === undefined)
     throw new OptionError('a comparison needs an original: from, or original to train');
   checkOut(input.out);
@@ -96,7 +96,7 @@ export function planComparison(input: CompareInput): Plan {
         out: join(out, method, `seed-${seed}`),
         needs,
       };
-      if (isCompleteRun(job.out)) checkReusable(job.out, spec);
+      if (isCompleteRun(job.out)) await checkReusable(job.out, spec);
       jobs.push(job);
     }
   }
@@ -118,7 +118,7 @@ export async function compare(
   input: CompareInput,
   onEvent: RunEventHandler = ignoreEvents,
 ): Promise<Comparison> {
-  return runPlan(planComparison(input), onEvent);
+  return runPlan(await planComparison(input), onEvent);
 }
 
 /** The serial executor: a plan's jobs in this process, one after another, then the collection. */

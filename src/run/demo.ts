@@ -8,12 +8,13 @@ import { ignoreEvents, type RunEventHandler } from './events.js';
 import type { RunMetrics } from '../records/metrics.js';
 import { evaluateRuns } from './evaluate-runs.js';
 import { writeRunReport } from './report.js';
-import { checkOut, unlearnRun } from './runs.js';
-import { cachedRun, ensureOriginal, unlearnProvenance } from './cache.js';
-import type { ComputeSpec, TrainSpec, UnlearnSpec } from './spec.js';
+import { checkOut, specIdentity, unlearnRun } from './runs.js';
+import { cachedRun, ensureOriginal } from './cache.js';
+import type { Compute } from '../records/compute.js';
+import { computeOf, type TrainSpec, type UnlearnSpec } from './spec.js';
 import type { ScenarioRecord } from './scenarios.js';
 
-export interface DemoInput extends ComputeSpec {
+export interface DemoInput extends Compute {
   /** The original to train (once; cached). */
   original: TrainSpec;
   forget: string;
@@ -46,7 +47,7 @@ export async function demo(
   const original = join(out, 'original');
   // Runs cut short by an interruption continue from their last finished epoch.
   const run = { onEvent, resume: 'if-present' as const };
-  const { key: trainKey, cached } = await ensureOriginal(originalSpec, original, run);
+  const { cached } = await ensureOriginal(originalSpec, original, run);
   const method = getMethod(input.method).id;
   const unlearnSpec = (id: string, options: Record<string, unknown>): UnlearnSpec => ({
     kind: 'unlearn',
@@ -54,11 +55,7 @@ export async function demo(
     forget,
     method: id,
     options,
-    seed: input.seed,
-    device: input.device,
-    ...(input.threads !== undefined ? { threads: input.threads } : {}),
-    precision: input.precision,
-    ...(input.memoryFormat ? { memoryFormat: input.memoryFormat } : {}),
+    ...computeOf(input),
     ...(input.scenario ? { scenario: input.scenario } : {}),
   });
   const runs = [{ method, dir: join(out, method), cached: false }];
@@ -70,7 +67,7 @@ export async function demo(
   const oracleSpec = unlearnSpec('retrain', {});
   const oracleCached = await cachedRun(
     'retrain',
-    unlearnProvenance(oracleSpec, trainKey),
+    await specIdentity(oracleSpec),
     oracle,
     (dir) => unlearnRun(oracleSpec, dir, { ...run, label: 'retrain' }),
     onEvent,
@@ -84,7 +81,7 @@ export async function demo(
     const spec = unlearnSpec(baseline, options);
     const hit = await cachedRun(
       baseline,
-      unlearnProvenance(spec, trainKey),
+      await specIdentity(spec),
       dir,
       (d) => unlearnRun(spec, d, { ...run, label: baseline }),
       onEvent,

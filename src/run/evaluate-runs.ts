@@ -34,7 +34,7 @@ const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length
 export async function evaluateRuns(
   runs: string[],
   oracles: string[],
-  device = 'cpu',
+  device: string,
 ): Promise<RunMetrics[]> {
   if (oracles.length === 0)
     throw new OptionError('lethe eval: --oracle <retrain-run-dir> is required');

@@ -32,9 +32,9 @@ export {
 } from './rundir.js';
 export {
   checkOut,
-  differences,
   memorizationOf,
   runOptions,
+  specIdentity,
   trainRun,
   unlearnRun,
   type ResumeMode,
@@ -51,14 +51,16 @@ export {
   clearCache,
   ensureOriginal,
   listCache,
-  originalProvenance,
-  provenanceKey,
-  provenanceOf,
-  runProvenance,
-  unlearnProvenance,
   type CacheEntry,
-  type Provenance,
 } from './cache.js';
+export {
+  differences,
+  digestOf,
+  identityDifferences,
+  identityKey,
+  identityOf,
+  runIdentity,
+} from './identity.js';
 export {
   PLAN_FILE,
   checkReusable,

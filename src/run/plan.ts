@@ -20,14 +20,9 @@ import { ignoreEvents, type RunEventHandler } from './events.js';
 import { withLock } from './lock.js';
 import type { JobFailure } from '../records/metrics.js';
 import { isCompleteRun, readConfig, RUN_FILES } from './rundir.js';
-import { differences, drawSplit, getData, unlearnRun } from './runs.js';
-import {
-  ensureOriginal,
-  originalProvenance,
-  provenanceKey,
-  runProvenance,
-  unlearnProvenance,
-} from './cache.js';
+import { drawSplit, getData, specIdentity, unlearnRun } from './runs.js';
+import { ensureOriginal } from './cache.js';
+import { identityDifferences, runIdentity } from './identity.js';
 import { checkRunSpec, type RunSpec, type TrainSpec, type UnlearnSpec } from './spec.js';
 
 export const PLAN_FILE = 'plan.json';
@@ -190,25 +185,22 @@ export function planProgress(plan: Plan): { total: number; done: number; failed:
 }
 
 /**
- * Throws unless the finished run in `dir` is the one the comparison would make now: same
- * original, and made of the same ({@link Provenance}: method, forget set, seed, resolved options,
- * precision, memory format, device kind, Lethe's code and libtorch). A run made with other
- * options (a 1-epoch baseline, say) or by other code must not slip into a table that claims the
- * defaults of this Lethe.
+ * Throws unless the finished run in `dir` is the one `spec` would make now (the same
+ * {@link RunIdentity}: method, forget set, seed, resolved options, precision, memory format,
+ * device kind, original, Lethe's code and libtorch). A run made with other options (a 1-epoch
+ * baseline, say) or by other code must not slip into a table that claims the defaults of this
+ * Lethe; an original that differs is refused rather than trained again, since a plan's runs all
+ * start from it. An unlearning run whose original is not finished yet is not checked.
  */
-export function checkReusable(dir: string, spec: UnlearnSpec): void {
-  if (!isCompleteRun(spec.from)) return;
-  const expected = {
-    from: resolve(spec.from),
-    ...unlearnProvenance(spec, provenanceKey(runProvenance(spec.from))),
-  };
-  const had = { from: readConfig(dir).from, ...runProvenance(dir) };
-  const diff = differences(had, expected);
-  if (diff.length) {
-    throw new OptionError(
-      `${dir} is a finished run with ${diff.join(', ')}; remove it or choose another --out`,
-    );
-  }
+export async function checkReusable(dir: string, spec: RunSpec): Promise<void> {
+  if (spec.kind === 'unlearn' && !isCompleteRun(spec.from)) return;
+  const diff = identityDifferences(runIdentity(dir), await specIdentity(spec));
+  if (diff.length === 0) return;
+  throw new OptionError(
+    spec.kind === 'train'
+      ? `${dir} is a finished original made with ${diff.join(', ')}; remove the comparison's directory or choose another --out`
+      : `${dir} is a finished run with ${diff.join(', ')}; remove it or choose another --out`,
+  );
 }
 
 /** The original and split `job` uses: its own unit (an audit's shadow) or the plan's. */
@@ -216,21 +208,6 @@ export function unitOf(plan: Plan, job: PlanJob): PlanUnit {
   return (
     job.unit ?? { out: plan.out, original: plan.original, forget: plan.forget, seed: plan.seed }
   );
-}
-
-/**
- * Throws unless the finished original in `dir` is the one `spec` would train now (a comparison's
- * runs all start from it, so it is refused rather than trained again).
- */
-async function checkOriginal(dir: string, spec: TrainSpec): Promise<void> {
-  const diff = differences(
-    runProvenance(dir) as unknown as Record<string, unknown>,
-    (await originalProvenance(spec)) as unknown as Record<string, unknown>,
-  );
-  if (diff.length)
-    throw new OptionError(
-      `${dir} is a finished original made with ${diff.join(', ')}; remove the comparison's directory or choose another --out`,
-    );
 }
 
 /**
@@ -263,7 +240,7 @@ async function prepare(
     join(unit.out, '.prepare.lock'),
     async (touch) => {
       if (originalJob && isCompleteRun(originalJob.out))
-        await checkOriginal(originalJob.out, originalJob.spec as TrainSpec);
+        await checkReusable(originalJob.out, originalJob.spec);
       if (isCompleteRun(unit.original) && splitMade()) return false;
       const made = !isCompleteRun(unit.original);
       if (originalJob)

@@ -2,6 +2,7 @@
  * A run's predictions on its split's sets: the ones saved with it, gathered for another split,
  * or computed from its model when it saved none (once per process).
  */
+import { resolveCompute } from '../records/compute.js';
 import { resolve } from 'node:path';
 import { readSplit, type Split } from '../data/split.js';
 import {
@@ -75,10 +76,11 @@ export function runPredictions(
       }
       // No predictions, or saved before runs recorded the val set: predict what is missing.
       const model = loadRunModel(dir);
+      const compute = resolveCompute({ device });
       try {
         const predictions = saved
-          ? { ...saved, val: predictIndices(model, data.test, split.val, device) }
-          : predictSets(model, data, split, device);
+          ? { ...saved, val: predictIndices(model, data.test, split.val, compute) }
+          : predictSets(model, data, split, compute);
         return { predictions, split, config };
       } finally {
         model.dispose();

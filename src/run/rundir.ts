@@ -34,7 +34,6 @@ import {
   type CheckpointMeta,
 } from '../models/checkpoint.js';
 import type { Classifier, ModelOptions } from '../models/registry.js';
-import type { ModelMemoryFormat, Precision } from '../models/precision.js';
 import type { Module } from '../nn/module.js';
 import { sweepTemporary, syncDir, writeFileAtomic, writeFileSynced } from '../util/atomic.js';
 import type { SetPredictions } from '../models/predict.js';
@@ -44,13 +43,7 @@ import { FileFormatError } from '../util/errors.js';
 import { parseStrictJson } from '../util/json.js';
 import { letheVersion, sourceDigest } from '../util/version.js';
 import type { RunMetrics } from '../records/metrics.js';
-import type {
-  RunConfig,
-  RunMemoryFormat,
-  RunModelOptions,
-  RunPrecision,
-  RunScenario,
-} from '../records/run.js';
+import type { RunConfig, RunModelOptions, RunScenario } from '../records/run.js';
 import type { ScenarioRecord } from './scenarios.js';
 
 export const RUN_FILES = {
@@ -75,8 +68,6 @@ type Assert<T extends true> = T;
  */
 type _RecordsMatchTheirOwners = [
   Assert<Same<RunModelOptions, ModelOptions>>,
-  Assert<Same<RunPrecision, Precision>>,
-  Assert<Same<RunMemoryFormat, ModelMemoryFormat>>,
   Assert<Same<RunScenario, ScenarioRecord>>,
 ];
 

@@ -5,7 +5,6 @@
  * handler; nothing here prints.
  */
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import { isDeepStrictEqual } from 'node:util';
 import { dirname, join, resolve } from 'node:path';
 import type { DatasetPair } from '../data/dataset.js';
 import type { ModelOptions } from '../models/registry.js';
@@ -21,6 +20,7 @@ import {
   loadRunPredictions,
   verifyRun,
 } from './rundir.js';
+import { identityDifferences } from './identity.js';
 import { getNumThreads, setNumThreads } from '../tensor/index.js';
 import type { LoopState } from '../unlearn/loop.js';
 import type { EventHandler } from '../unlearn/types.js';
@@ -33,7 +33,14 @@ import { ignoreEvents, type RunEventHandler } from './events.js';
 import { openEventLog } from './event-log.js';
 import { predictionsForSplit } from './predictions.js';
 import { runReportHtml } from './report.js';
-import { runRecords, type TrainSpec, type UnlearnSpec } from './spec.js';
+import {
+  computeOf,
+  runRecords,
+  type Resolved,
+  type RunSpec,
+  type TrainSpec,
+  type UnlearnSpec,
+} from './spec.js';
 
 /** Data sets load once per process (`datasets.ts`); here too for the callers of runs. */
 export { getData } from './datasets.js';
@@ -52,30 +59,6 @@ export interface RunOptions {
   onEvent?: RunEventHandler;
   /** The run's name in events (default: its method). */
   label?: string;
-}
-
-/**
- * Each difference between `had` and `want` (compared key by key, recursively), as
- * `path <had> (wanted <want>)`.
- */
-export function differences(had: Record<string, unknown>, want: Record<string, unknown>): string[] {
-  const out: string[] = [];
-  const diff = (path: string, a: unknown, b: unknown): void => {
-    if (isDeepStrictEqual(a, b)) return;
-    if (isPlainObject(a) && isPlainObject(b)) {
-      for (const key of new Set([...Object.keys(a), ...Object.keys(b)]))
-        diff(`${path}.${key}`, a[key], b[key]);
-    } else {
-      out.push(`${path} ${JSON.stringify(a)} (wanted ${JSON.stringify(b)})`);
-    }
-  };
-  for (const key of new Set([...Object.keys(had), ...Object.keys(want)]))
-    diff(key, had[key], want[key]);
-  return out;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /**
@@ -105,10 +88,7 @@ function resumeState(
       );
     return null;
   }
-  const diff = differences(
-    checkpoint.identity as unknown as Record<string, unknown>,
-    identity as unknown as Record<string, unknown>,
-  );
+  const diff = identityDifferences(checkpoint.identity, identity);
   if (diff.length) {
     disposeCheckpoint(checkpoint);
     throw new OptionError(
@@ -141,6 +121,50 @@ export function trainResolved(
   };
 }
 
+/** What a training run settles before it starts: its data and {@link Resolved}. */
+async function settleTrain(spec: TrainSpec): Promise<{ data: DatasetPair; resolved: Resolved }> {
+  const data = await getData(spec.data);
+  const { modelOptions, options } = trainResolved(spec, data);
+  const resolved = {
+    data: spec.data,
+    model: spec.model,
+    modelOptions,
+    options,
+    forget: new Int32Array(0),
+  };
+  return { data, resolved };
+}
+
+/**
+ * What an unlearning run settles before it starts: its (verified) original's config, the data,
+ * the split and {@link Resolved}.
+ */
+async function settleUnlearn(
+  spec: UnlearnSpec,
+): Promise<{ original: RunConfig; data: DatasetPair; split: Split; resolved: Resolved }> {
+  verifyRun(spec.from);
+  const original = readConfig(spec.from);
+  const data = await getData(original.data);
+  const split = runSplit(spec, data);
+  const resolved = {
+    data: original.data,
+    model: original.model,
+    modelOptions: original.modelOptions,
+    options: runOptions(spec.method, original, spec.options),
+    forget: split.forget,
+  };
+  return { original, data, split, resolved };
+}
+
+/**
+ * The identity of the run `spec` describes, as it would be made now (an unlearning run's original
+ * must be finished): what resume, the cache and comparisons compare a finished run with.
+ */
+export async function specIdentity(spec: RunSpec): Promise<RunIdentity> {
+  const { resolved } = spec.kind === 'train' ? await settleTrain(spec) : await settleUnlearn(spec);
+  return runRecords(spec, resolved).identity;
+}
+
 /** Trains an original model into the run directory `out`. */
 export async function trainRun(
   spec: TrainSpec,
@@ -149,15 +173,9 @@ export async function trainRun(
 ): Promise<RunMetrics> {
   checkOut(out);
   if (spec.threads !== undefined) setNumThreads(spec.threads);
-  const data = await getData(spec.data);
-  const { modelOptions, options } = trainResolved(spec, data);
-  const { identity, config } = runRecords(spec, {
-    data: spec.data,
-    model: spec.model,
-    modelOptions,
-    options,
-    forget: new Int32Array(0),
-  });
+  const { data, resolved } = await settleTrain(spec);
+  const { modelOptions, options } = resolved;
+  const { identity, config } = runRecords(spec, resolved);
   const resume = resumeState(out, identity, run.resume, run.onEvent);
   const label = run.label ?? `train ${spec.model}`;
   const log = openEventLog(out, label, resume !== null);
@@ -167,10 +185,7 @@ export async function trainRun(
       architecture: { name: spec.model, options: modelOptions },
       data,
       options,
-      seed: spec.seed,
-      device: spec.device,
-      precision: spec.precision,
-      memoryFormat: spec.memoryFormat,
+      ...computeOf(spec),
       onEvent: log.tee(loopEvents(label, run.onEvent)),
       // A full pass over the training set per epoch would add ~25% to a Fashion-MNIST epoch.
       evalEveryEpoch: false,
@@ -181,7 +196,7 @@ export async function trainRun(
     log.close();
     resume?.dispose();
   }
-  const written = config({ ...result.compute, threads: getNumThreads() });
+  const written = config(getNumThreads());
   result.metrics.memorization = memorizationOf(
     result.metrics,
     spec.scenario?.settings.memorization,
@@ -300,19 +315,10 @@ export async function unlearnRun(
 ): Promise<RunMetrics> {
   checkOut(out);
   if (spec.threads !== undefined) setNumThreads(spec.threads);
-  verifyRun(spec.from);
-  const original = readConfig(spec.from);
-  const data = await getData(original.data);
+  const { original, data, split, resolved } = await settleUnlearn(spec);
   const method = getMethod(spec.method);
-  const options = runOptions(spec.method, original, spec.options);
-  const split = runSplit(spec, data);
-  const { identity, config } = runRecords(spec, {
-    data: original.data,
-    model: original.model,
-    modelOptions: original.modelOptions,
-    options,
-    forget: split.forget,
-  });
+  const { options } = resolved;
+  const { identity, config } = runRecords(spec, resolved);
   const model = loadRunModel(spec.from);
   const saved = loadRunPredictions(spec.from);
   const originalPredictions = (saved && predictionsForSplit(saved, split)) ?? undefined;
@@ -330,10 +336,7 @@ export async function unlearnRun(
       split,
       method: method.id,
       options,
-      seed: spec.seed,
-      device: spec.device,
-      precision: spec.precision,
-      memoryFormat: spec.memoryFormat,
+      ...computeOf(spec),
       onEvent: log.tee(loopEvents(label, run.onEvent)),
       originalPredictions,
       // The oracle's per-epoch accuracies are not reported; a full pass per epoch would cost ~20%.
@@ -346,7 +349,7 @@ export async function unlearnRun(
     resume?.dispose();
     model.dispose();
   }
-  const written = config({ ...result.compute, threads: getNumThreads() });
+  const written = config(getNumThreads());
   commitRun(out, {
     config: written,
     split,

@@ -4,39 +4,28 @@
  * below receives the typed record. A run's resume identity and its `config.json` are derived from
  * the spec ({@link runRecords}), never assembled twice.
  */
-import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { checkForgetSpec, type Split } from '../data/split.js';
 import type { ModelOptions } from '../models/registry.js';
 import {
-  MEMORY_FORMATS,
-  PRECISIONS,
   resolveCompute,
-  type ModelMemoryFormat,
-  type Precision,
-} from '../models/precision.js';
+  type Compute,
+  type ComputeSettings,
+  type SettingNames,
+} from '../records/compute.js';
 import { cuda } from '../tensor/index.js';
 import { getMethod } from '../unlearn/registry.js';
 import { OptionError } from '../util/errors.js';
-import type { RunConfig, RunIdentity } from './rundir.js';
+import { digestOf, identityKey, identityOf, runIdentity, type RunIdentity } from './identity.js';
+import type { RunConfig } from './rundir.js';
 import { runVersions } from './rundir.js';
 import type { ScenarioRecord } from './scenarios.js';
 
-/** Where and how a run computes. */
-export interface ComputeSpec {
-  /** Seed of every random choice (split, shuffles, init, rolls). */
-  seed: number;
-  /** `cpu`, `cuda` or `cuda:<n>`, checked against the devices there are. */
-  device: string;
-  /** libtorch threads (default: libtorch's, the machine's cores). */
-  threads?: number;
-  precision: Precision;
-  /** Default: the faster layout on the device. */
-  memoryFormat?: ModelMemoryFormat;
-}
+/** A run's compute settings, resolved: the ground floor's one record. */
+export type ComputeSpec = Compute;
 
 /** Training an original model from scratch. */
-export interface TrainSpec extends ComputeSpec {
+export interface TrainSpec extends Compute {
   kind: 'train';
   /** Data set spec, `name[:path]`. */
   data: string;
@@ -51,7 +40,7 @@ export interface TrainSpec extends ComputeSpec {
 }
 
 /** Unlearning a forget set from a trained original (or retraining without it: `retrain`). */
-export interface UnlearnSpec extends ComputeSpec {
+export interface UnlearnSpec extends Compute {
   kind: 'unlearn';
   /** Run directory of the original. */
   from: string;
@@ -77,37 +66,27 @@ export interface UnlearnSpec extends ComputeSpec {
 export type RunSpec = TrainSpec | UnlearnSpec;
 
 /** The compute settings of a larger input (a comparison's, an audit's), and nothing else. */
-export function computeOf(input: ComputeSpec): ComputeSpec {
+export function computeOf(input: Compute): Compute {
   return {
     seed: input.seed,
     device: input.device,
     ...(input.threads !== undefined ? { threads: input.threads } : {}),
     precision: input.precision,
-    ...(input.memoryFormat ? { memoryFormat: input.memoryFormat } : {}),
+    memoryFormat: input.memoryFormat,
   };
 }
 
+/** The CLI's name of each compute setting, for messages. */
+const FLAGS: SettingNames = (field) =>
+  field === 'memoryFormat' ? '--memory-format' : `--${field}`;
+
 /**
- * Checks compute settings before any work: the device's form and that it exists here, the
- * precision on that device, the memory format, a whole seed and thread count.
+ * Resolves compute settings from the CLI or a plan file before any work ({@link resolveCompute}:
+ * the one place they are defaulted and checked), then checks that the device exists here.
  */
-export function checkCompute(c: {
-  seed?: unknown;
-  device?: unknown;
-  threads?: unknown;
-  precision?: unknown;
-  memoryFormat?: unknown;
-}): ComputeSpec {
-  const seed = c.seed ?? 0;
-  if (!Number.isSafeInteger(seed) || (seed as number) < 0)
-    throw new OptionError(`--seed: expected an integer ≥ 0 but received '${String(seed)}'`);
-  if (c.threads !== undefined && (!Number.isSafeInteger(c.threads) || (c.threads as number) < 1))
-    throw new OptionError(`--threads: expected an integer ≥ 1 but received '${String(c.threads)}'`);
-  const device = String(c.device ?? 'cpu');
-  if (!/^(cpu|cuda(:\d+)?)$/.test(device))
-    throw new OptionError(
-      `--device: expected 'cpu', 'cuda' or 'cuda:<n>' but received '${device}'`,
-    );
+export function checkCompute(c: Record<string, unknown>): Compute {
+  const compute = resolveCompute(c as ComputeSettings, FLAGS);
+  const { device } = compute;
   if (device.startsWith('cuda')) {
     const n = cuda.isAvailable() ? cuda.deviceCount() : 0;
     const index = device === 'cuda' ? 0 : Number(device.slice(5));
@@ -118,28 +97,7 @@ export function checkCompute(c: {
           : `--device ${device}: this machine has ${n} CUDA device(s), cuda:0..cuda:${n - 1}`,
       );
   }
-  const precision = (c.precision ?? 'fp32') as Precision;
-  if (!PRECISIONS.includes(precision))
-    throw new OptionError(
-      `--precision: expected ${PRECISIONS.map((p) => `'${p}'`).join(', ')} but received '${String(precision)}'`,
-    );
-  const memoryFormat = c.memoryFormat as ModelMemoryFormat | undefined;
-  if (memoryFormat !== undefined && !MEMORY_FORMATS.includes(memoryFormat))
-    throw new OptionError(
-      `--memory-format: expected 'channels-last' or 'contiguous' but received '${String(memoryFormat)}'`,
-    );
-  try {
-    resolveCompute(device, { precision, memoryFormat });
-  } catch (error) {
-    throw new OptionError(`--precision: ${(error as Error).message}`);
-  }
-  return {
-    seed: seed as number,
-    device,
-    ...(c.threads !== undefined ? { threads: c.threads as number } : {}),
-    precision,
-    ...(memoryFormat ? { memoryFormat } : {}),
-  };
+  return compute;
 }
 
 function record(value: unknown, where: string): Record<string, unknown> {
@@ -196,12 +154,6 @@ export function checkRunSpec(value: unknown, where = 'run spec'): RunSpec {
   };
 }
 
-/** The forget set's indices as `sha256:<hex>`. */
-export function digestOf(indices: Int32Array): string {
-  const bytes = new Uint8Array(indices.buffer, indices.byteOffset, indices.byteLength);
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
-
 /** What a run settles from its spec before it starts: the model, the resolved options, the split. */
 export interface Resolved {
   data: string;
@@ -214,21 +166,14 @@ export interface Resolved {
 }
 
 /**
- * A run's resume identity and a builder of its config.json, both from its spec and what it
- * resolved, so that the two always agree.
+ * A run's identity and a builder of its config.json, both from its spec and what it resolved:
+ * the identity is read off the config, so that the two always agree.
  */
 export function runRecords(
   spec: RunSpec,
   r: Resolved,
-): {
-  identity: RunIdentity;
-  config: (done: {
-    precision: Precision;
-    memoryFormat: ModelMemoryFormat;
-    threads: number;
-  }) => RunConfig;
-} {
-  const base = {
+): { identity: RunIdentity; config: (threads: number) => RunConfig } {
+  const config = (threads: number): RunConfig => ({
     command: spec.kind,
     method: spec.kind === 'train' ? 'train' : spec.method,
     data: r.data,
@@ -236,32 +181,17 @@ export function runRecords(
     modelOptions: r.modelOptions,
     forget: spec.kind === 'train' ? 'none' : spec.forget,
     seed: spec.seed,
-  };
-  const from = spec.kind === 'unlearn' ? { from: resolve(spec.from) } : {};
-  const identity: RunIdentity = {
-    ...base,
-    options: r.options,
-    ...from,
-    forgetDigest: digestOf(r.forget),
-    // fp32 with the default layout adds nothing, so older checkpoints still match.
-    ...(spec.precision !== 'fp32' ? { precision: spec.precision } : {}),
-    ...(spec.memoryFormat ? { memoryFormat: spec.memoryFormat } : {}),
-  };
-  const config = (done: {
-    precision: Precision;
-    memoryFormat: ModelMemoryFormat;
-    threads: number;
-  }): RunConfig => ({
-    ...base,
     device: spec.device,
-    precision: done.precision,
-    memoryFormat: done.memoryFormat,
-    threads: done.threads,
+    precision: spec.precision,
+    memoryFormat: spec.memoryFormat,
+    threads,
     options: r.options,
-    ...from,
+    ...(spec.kind === 'unlearn' ? { from: resolve(spec.from) } : {}),
     ...(spec.scenario ? { scenario: spec.scenario } : {}),
     createdAt: new Date().toISOString(),
     versions: runVersions(),
   });
+  const original = spec.kind === 'unlearn' ? identityKey(runIdentity(spec.from)) : undefined;
+  const identity = identityOf(config(spec.threads ?? 0), digestOf(r.forget), original);
   return { identity, config };
 }

@@ -24,7 +24,8 @@ import { forgetView, loadPredictions } from './forget.js';
 import { renderServePage } from './pages.js';
 import { encodePng } from './png.js';
 import { NotServedError, ServedRoot } from './root.js';
-import { Scanner, type ServedIndex } from './scan.js';
+import { Scanner } from './scan.js';
+import type { ServedIndex } from './views.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);

@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import type { Predictions, SetPredictions } from '../models/predict.js';
 import type { RunConfig, RunMetrics } from '../run/index.js';
 import { loadRunPredictions, RUN_FILES } from '../run/rundir.js';
-import type { Scanner, ServedIndex } from './scan.js';
+import type { Scanner } from './scan.js';
+import type { ServedIndex } from './views.js';
+import { isObject } from '../util/json.js';
 
 export const AUDIT_EXAMPLES_FORMAT = 'lethe-audit-examples/1';
 
@@ -94,10 +96,6 @@ function rowsByIndex(p: SetPredictions): Map<number, { part: Predictions; row: n
   for (const part of [p.retain, p.forget])
     part.indices.forEach((index, row) => out.set(index, { part, row }));
   return out;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);

@@ -11,108 +11,18 @@ import { join, relative } from 'node:path';
 import { EVENTS_FILE, parseEventLog, type LogRecord } from '../run/event-log.js';
 import type { Comparison, RunMetrics } from '../records/metrics.js';
 import { readRunManifest, RUN_FILES, type RunConfig } from '../run/rundir.js';
-import { progressOf, type RunProgress } from './progress.js';
+import { progressOf } from './progress.js';
+import type { AuditSummary, ComparisonSummary, RunSummary, ServedIndex } from './views.js';
 import type { ServedRoot } from './root.js';
-
-export type { RunProgress };
-
-export type RunState = 'finished' | 'running' | 'interrupted' | 'failed' | 'unreadable';
+import { comparisonJobs } from './comparison.js';
+import { isObject } from '../util/json.js';
 
 /** A run with nothing written (events, checkpoint) for this long is no longer running. */
 export const STALE_MS = 60_000;
 
-export interface RunSummary {
-  kind: 'run';
-  /** Relative to the served root, `/`-separated. */
-  path: string;
-  state: RunState;
-  /** Why it is unreadable or failed. */
-  reason?: string;
-  /** Every digest of run.json checked (false while the check is pending). */
-  verified: boolean;
-  command?: string;
-  method?: string;
-  data?: string;
-  model?: string;
-  forget?: string;
-  seed?: number;
-  precision?: string;
-  scenario?: string;
-  device?: string;
-  executor?: string;
-  /** The comparison it belongs to. */
-  comparison?: string;
-  metrics?: {
-    forget: number;
-    retain: number;
-    test: number;
-    seconds: number;
-    gapAvg?: number;
-    miaSimple?: number;
-  };
-  progress?: RunProgress;
-  hasReport: boolean;
-  hasPredictions: boolean;
-  updated: number;
-}
-
-export interface JobView {
-  id: string;
-  index: number | null;
-  /** The run's directory relative to the root (null when outside it). */
-  path: string | null;
-  method: string;
-  seed: number | null;
-  state: RunState | 'waiting';
-  error?: string;
-  host?: string;
-}
-
-export interface ComparisonSummary {
-  kind: 'comparison';
-  path: string;
-  state: 'finished' | 'running' | 'incomplete' | 'unreadable';
-  reason?: string;
-  data?: string;
-  model?: string;
-  forget?: string;
-  methods: string[];
-  seeds: number[];
-  executor: string;
-  jobs: { total: number; finished: number; running: number; failed: number };
-  hasReport: boolean;
-  updated: number;
-}
-
-export interface AuditSummary {
-  kind: 'audit';
-  path: string;
-  state: 'finished' | 'unreadable';
-  reason?: string;
-  attack?: string;
-  data?: string;
-  scenario?: string | null;
-  shadows?: number;
-  targets?: number;
-  methods: string[];
-  hasExamples: boolean;
-}
-
-export interface ServedIndex {
-  root: string;
-  runs: RunSummary[];
-  comparisons: ComparisonSummary[];
-  audits: AuditSummary[];
-  scannedAt: number;
-}
-
 const MAX_DEPTH = 8;
 const COMPARISON_FILE = 'comparison.json';
 const PLAN_DIR = 'plan';
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Why reading a file failed, in a few words. */
 function why(error: unknown): string {
@@ -443,56 +353,8 @@ export class Scanner {
     return 'plan';
   }
 
-  /** The jobs of a comparison with their states: from its plan, else from its run directories. */
-  jobs(ctx: ComparisonContext, runs: RunSummary[]): JobView[] {
-    const mine = runs.filter((r) => r.comparison === ctx.path);
-    const runAt = new Map(mine.map((r) => [r.path, r]));
-    if (ctx.plan) {
-      return ctx.plan.jobs.map((j, i) => {
-        const within = typeof j.out === 'string' ? relative(ctx.plan!.out, j.out) : '..';
-        const path = within.startsWith('..')
-          ? null
-          : [ctx.path, ...within.split(/[\\/]/)].filter(Boolean).join('/');
-        const run = path ? runAt.get(path) : undefined;
-        const status = this.jobStatus(ctx.path, i);
-        const spec = isObject(j.spec) ? j.spec : {};
-        const method =
-          spec.kind === 'train' ? 'original' : typeof spec.method === 'string' ? spec.method : '?';
-        const state: JobView['state'] = run
-          ? run.state
-          : status?.state === 'failed'
-            ? 'failed'
-            : status?.state === 'running'
-              ? 'running'
-              : 'waiting';
-        return {
-          id: typeof j.id === 'string' ? j.id : `job ${i}`,
-          index: i,
-          path,
-          method,
-          seed: spec.kind === 'train' ? null : typeof spec.seed === 'number' ? spec.seed : null,
-          state,
-          ...(state === 'failed' ? { error: run?.reason ?? status?.error ?? 'failed' } : {}),
-          ...(status?.host ? { host: status.host } : {}),
-        };
-      });
-    }
-    return mine.map((r) => {
-      const m = /(?:^|\/)seed-(\d+)$/.exec(r.path);
-      return {
-        id: relative(ctx.path, r.path),
-        index: null,
-        path: r.path,
-        method: r.command === 'train' ? 'original' : (r.method ?? '?'),
-        seed: m ? Number(m[1]) : null,
-        state: r.state,
-        ...(r.reason ? { error: r.reason } : {}),
-      };
-    });
-  }
-
   comparisonSummary(ctx: ComparisonContext, runs: RunSummary[]): ComparisonSummary {
-    const jobs = this.jobs(ctx, runs);
+    const jobs = comparisonJobs(this, ctx, runs);
     const count = (s: string): number => jobs.filter((j) => j.state === s).length;
     const base: ComparisonSummary = {
       kind: 'comparison',
@@ -566,17 +428,17 @@ export class Scanner {
   }
 }
 
-interface PlanJobShape {
+export interface PlanJobShape {
   id?: unknown;
   out?: unknown;
   spec?: unknown;
 }
-interface PlanShape {
+export interface PlanShape {
   jobs: PlanJobShape[];
   out: string;
   forget?: string;
 }
-interface JobStatusShape {
+export interface JobStatusShape {
   state: string;
   error?: string;
   host?: string;

@@ -9,7 +9,7 @@
 import type { DatasetPair } from '../data/dataset.js';
 import { splitTest, type Split } from '../data/split.js';
 import { createModel, type ModelOptions } from '../models/registry.js';
-import type { ModelMemoryFormat, Precision } from '../models/precision.js';
+import { resolveCompute, type Compute, type ComputeSettings } from '../records/compute.js';
 import type { Module } from '../nn/module.js';
 import { accuracyOf } from '../models/predict.js';
 import type { Accuracies, RunMetrics } from '../records/metrics.js';
@@ -25,7 +25,12 @@ import {
 import { getMethod, resolveOptions } from './registry.js';
 import type { EventHandler, LoopOptions } from './types.js';
 
-export interface UnlearnInput {
+/**
+ * What `unlearn` takes. Its compute settings (`seed`, `device`, `threads`, `precision`: `'fp32'`,
+ * `'bf16-mixed'` on CPU and CUDA, `'fp16-mixed'` on CUDA only; `memoryFormat`) are defaulted and
+ * checked once, by `resolveCompute`, before any work.
+ */
+export interface UnlearnInput extends ComputeSettings {
   /** The trained (original) model; it is not modified. */
   model: Module;
   /** Architecture name and options, to build fresh models (the `retrain` oracle). */
@@ -36,15 +41,6 @@ export interface UnlearnInput {
   method: string;
   /** Overrides of the method's defaults. */
   options?: Record<string, unknown>;
-  seed?: number;
-  device?: string;
-  /**
-   * `'fp32'` (default), `'bf16-mixed'` (CPU and CUDA) or `'fp16-mixed'` (CUDA only; refused on
-   * the CPU before any work): see `runLoop`.
-   */
-  precision?: Precision;
-  /** `'contiguous'` or `'channelsLast'` (default: channels-last on the CPU). */
-  memoryFormat?: ModelMemoryFormat;
   onEvent?: EventHandler;
   evalEveryEpoch?: boolean;
   /** The original's eval-mode predictions on the split's sets, if already computed. */
@@ -99,9 +95,13 @@ export function loopMetrics(method: string, result: LoopResult, fromScratch: boo
  * accuracies per epoch) and metrics.
  */
 export function unlearn(input: UnlearnInput): UnlearnResult {
+  return unlearnWith(input, resolveCompute(input));
+}
+
+function unlearnWith(input: UnlearnInput, compute: Compute): UnlearnResult {
   const method = getMethod(input.method);
   const options = resolveOptions(method, input.options ?? {});
-  const seed = input.seed ?? 0;
+  const { seed } = compute;
   const arch = input.architecture;
   const result = runLoop({
     method,
@@ -115,10 +115,7 @@ export function unlearn(input: UnlearnInput): UnlearnResult {
     },
     data: input.data,
     split: input.split,
-    seed,
-    device: input.device,
-    precision: input.precision,
-    memoryFormat: input.memoryFormat,
+    compute,
     onEvent: input.onEvent,
     evalEveryEpoch: input.evalEveryEpoch,
     originalPredictions: input.originalPredictions,
@@ -132,17 +129,12 @@ export function unlearn(input: UnlearnInput): UnlearnResult {
   };
 }
 
-export interface TrainInput {
+/** What `train` takes; its compute settings as `UnlearnInput`'s. */
+export interface TrainInput extends ComputeSettings {
   architecture: { name: string; options: ModelOptions };
   data: DatasetPair;
   /** Overrides of the training recipe (`TRAIN_DEFAULTS`). */
   options?: Record<string, unknown>;
-  seed?: number;
-  device?: string;
-  /** See `UnlearnInput.precision`. */
-  precision?: Precision;
-  /** See `UnlearnInput.memoryFormat`. */
-  memoryFormat?: ModelMemoryFormat;
   onEvent?: EventHandler;
   /** Evaluate on the full sets after every epoch (default true), not only after the last. */
   evalEveryEpoch?: boolean;
@@ -156,7 +148,8 @@ export interface TrainInput {
  * held-out test half of the split a later unlearning run with the same seed uses.
  */
 export function train(input: TrainInput): UnlearnResult & { split: Split } {
-  const seed = input.seed ?? 0;
+  const compute = resolveCompute(input);
+  const { seed } = compute;
   const trainSize = input.data.train.labels.length;
   const testSize = input.data.test.labels.length;
   const { val, test } = splitTest(testSize, seed);
@@ -173,23 +166,22 @@ export function train(input: TrainInput): UnlearnResult & { split: Split } {
   manualSeed(deriveSeed(seed, 'init'));
   const placeholder = createModel(input.architecture.name, input.architecture.options);
   try {
-    const result = unlearn({
-      model: placeholder,
-      architecture: input.architecture,
-      data: input.data,
-      split,
-      method: 'retrain',
-      options: input.options,
-      seed,
-      device: input.device,
-      precision: input.precision,
-      memoryFormat: input.memoryFormat,
-      onEvent: input.onEvent,
-      evalEveryEpoch: input.evalEveryEpoch,
-      originalPredictions: emptyPredictions(),
-      onCheckpoint: input.onCheckpoint,
-      resume: input.resume,
-    });
+    const result = unlearnWith(
+      {
+        model: placeholder,
+        architecture: input.architecture,
+        data: input.data,
+        split,
+        method: 'retrain',
+        options: input.options,
+        onEvent: input.onEvent,
+        evalEveryEpoch: input.evalEveryEpoch,
+        originalPredictions: emptyPredictions(),
+        onCheckpoint: input.onCheckpoint,
+        resume: input.resume,
+      },
+      compute,
+    );
     return { ...result, metrics: { ...result.metrics, method: 'train' }, split };
   } finally {
     placeholder.dispose();

@@ -23,19 +23,11 @@ import {
 export { perClassOf } from '../models/predict.js';
 
 export type { SetPredictions };
-import {
-  prepareModel,
-  resolveCompute,
-  withPrecision,
-  type Compute,
-  type ModelMemoryFormat,
-  type Precision,
-} from '../models/precision.js';
+import { PrecisionPlugin, prepareModel, type Compute } from '../models/precision.js';
 import type { Module } from '../nn/module.js';
 import {
   CosineAnnealingLR,
   createOptimizer,
-  GradScaler,
   type GradScalerState,
   type Adam,
   type AdamW,
@@ -68,16 +60,12 @@ export interface LoopInput<O extends LoopOptions> {
   createModel: () => Module;
   data: DatasetPair;
   split: Split;
-  seed: number;
-  device?: string;
   /**
-   * `'fp32'` (default), `'bf16-mixed'` or `'fp16-mixed'` (CUDA only, with loss scaling): the
-   * forward passes of training and prediction run under autocast; weights, optimizer state,
-   * losses and metrics stay float32.
+   * The run's seed, device, precision and memory format, resolved (`resolveCompute`). Under
+   * `bf16-mixed` or `fp16-mixed` (CUDA only, with loss scaling) the forward passes of training and
+   * prediction run under autocast; weights, optimizer state, losses and metrics stay float32.
    */
-  precision?: Precision;
-  /** Layout of images and convolution weights (default: `computeDefaults(device, precision)`). */
-  memoryFormat?: ModelMemoryFormat;
+  compute: Compute;
   onEvent?: EventHandler;
   /** Evaluate on the full sets after every epoch (default true); the final evaluation always runs. */
   evalEveryEpoch?: boolean;
@@ -121,7 +109,7 @@ export interface LoopResult {
   history: History;
   /** Wall time of the unlearning itself: evaluation excluded. */
   seconds: number;
-  /** The device, precision and memory format the run used (to record with it). */
+  /** The compute settings the run used (to record with it). */
   compute: Compute;
   final: SetPredictions;
   original: SetPredictions;
@@ -234,12 +222,8 @@ function* batches(
  * history and returns the changed model (the original is untouched).
  */
 export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult {
-  const { method, options, original, data, split, seed } = input;
-  const device = input.device ?? 'cpu';
-  const compute = resolveCompute(device, {
-    precision: input.precision,
-    memoryFormat: input.memoryFormat,
-  });
+  const { method, options, original, data, split, compute } = input;
+  const { seed } = compute;
   const emit = input.onEvent ?? (() => {});
   validateLoopOptions(options);
   method.validate?.(options, data.train.numClasses);
@@ -259,7 +243,7 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
   let originalPredictions = input.originalPredictions;
   if (!originalPredictions) {
     emit({ type: 'evaluate', epoch: 0, what: 'original model' });
-    originalPredictions = predictOriginal(original, data, split, device, compute);
+    originalPredictions = predictOriginal(original, data, split, compute);
   }
   const originalTrainLogits = options.augment
     ? null
@@ -274,7 +258,7 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
     data,
     split,
     loaders,
-    device,
+    device: compute.device,
     compute,
     numClasses: data.train.numClasses,
     rng: new Rng(deriveSeed(seed, `method:${method.id}`)),
@@ -308,8 +292,7 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
   let seconds = 0;
   let final: SetPredictions | null = null;
   let optimizer: AnyOptimizer | null = null;
-  // float16 gradients of small losses underflow: fp16-mixed scales the loss (PyTorch's recipe).
-  const scaler = compute.precision === 'fp16-mixed' ? new GradScaler() : null;
+  const precision = new PrecisionPlugin(compute);
   try {
     const t0 = performance.now();
     if (run.apply) {
@@ -346,7 +329,7 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
         // The saved hyper-parameters are validated by the optimizer that loads them.
         optimizer.fromTensors(resume.optimizer.tensors, resume.optimizer.meta as never);
         if (scheduler) scheduler.loadStateDict(resume.scheduler!);
-        if (scaler && resume.scaler) scaler.loadStateDict(resume.scaler);
+        precision.loadStateDict(resume);
         ctx.rng.setState(resume.rng);
         history.epochs = resume.history.epochs.map((r) => ({ ...r }));
         history.steps = resume.history.steps.map((r) => ({ ...r }));
@@ -365,19 +348,12 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
         for (const batch of batches(iteration, loaders, epoch - 1, compute, isForget)) {
           const stepRecord = tidy((): StepRecord => {
             // The forward pass and the loss under autocast; backward outside it, as in PyTorch.
-            const out = withPrecision(compute, () => run.step({ ...batch, epoch }));
+            const out = precision.forward(() => run.step({ ...batch, epoch }));
             const facc = batchAccuracy(out.forgetLogits, batch.forget);
             const racc = batchAccuracy(out.retainLogits, batch.retain);
             const loss = out.loss.item();
             optimizer!.zeroGrad(true);
-            if (scaler) {
-              scaler.scale(out.loss).backward();
-              scaler.step(optimizer!); // skipped when the gradients hold inf/NaN
-              scaler.update();
-            } else {
-              out.loss.backward();
-              optimizer!.step();
-            }
+            precision.backwardAndStep(out.loss, optimizer!);
             return { step: globalStep, facc, racc, loss };
           });
           if (options.scheduleStep === 'batch') scheduler?.step();
@@ -385,7 +361,7 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
           history.steps.push(stepRecord);
           emit({ type: 'step', epoch, record: stepRecord, stepsPerEpoch: perEpoch });
           // With loss scaling, a non-finite loss is a skipped step (the scale backs off).
-          if (!scaler && !Number.isFinite(stepRecord.loss)) {
+          if (!precision.skipsNonFiniteSteps && !Number.isFinite(stepRecord.loss)) {
             throw new OptionError(
               `${method.id}: the loss became ${stepRecord.loss} at step ${globalStep}; lower the learning rate`,
             );
@@ -401,10 +377,7 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
         if (input.evalEveryEpoch !== false || last) {
           emit({ type: 'evaluate', epoch, what: 'forget / retain / test sets' });
           // The val set is predicted once, after the last epoch.
-          final = predictSets(model, data, split, device, {
-            val: last,
-            ...compute,
-          });
+          final = predictSets(model, data, split, compute, { val: last });
           const r = record(epoch, final);
           history.epochs.push(r);
           emit({ type: 'epoch', record: r });
@@ -421,7 +394,7 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
               model: state,
               optimizer: optimizer.toTensors(),
               scheduler: scheduler ? scheduler.stateDict() : null,
-              ...(scaler ? { scaler: scaler.stateDict() as GradScalerState } : {}),
+              ...precision.stateDict(),
             });
           } finally {
             dispose([...state.values()]);
@@ -440,7 +413,7 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
   model.eval();
   if (!final) {
     emit({ type: 'evaluate', epoch: options.epochs, what: 'forget / retain / test sets' });
-    final = predictSets(model, data, split, device, compute);
+    final = predictSets(model, data, split, compute);
     const r = record(Math.max(options.epochs, 1), final);
     history.epochs.push(r);
     emit({ type: 'epoch', record: r });
@@ -460,13 +433,12 @@ function predictOriginal(
   original: Module,
   data: DatasetPair,
   split: Split,
-  device: string,
   compute: Compute,
 ): SetPredictions {
   const copy = original.clone();
   try {
     prepareModel(copy, compute);
-    return predictSets(copy, data, split, device, compute);
+    return predictSets(copy, data, split, compute);
   } finally {
     copy.dispose();
   }

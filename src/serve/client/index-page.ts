@@ -1,5 +1,5 @@
 /** The runs, comparisons and audits under the served directory, with filters; follows changes. */
-import type { AuditSummary, ComparisonSummary, RunSummary, ServedIndex } from '../scan.js';
+import type { AuditSummary, ComparisonSummary, RunSummary, ServedIndex } from '../views.js';
 import { clear, duration, fixed, follow, h, link, pct, q, stateBadge } from './dom.js';
 
 interface Filters {

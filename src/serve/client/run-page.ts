@@ -6,7 +6,7 @@
 import type { LogRecord } from '../../run/event-log.js';
 import type { RunMetrics } from '../../records/metrics.js';
 import { progressOf } from '../progress.js';
-import type { RunSummary } from '../scan.js';
+import type { RunSummary } from '../views.js';
 import { chartBox, COLORS, lineChart, type LineChart } from './charts.js';
 import { clear, duration, fixed, follow, h, link, pct, q, stateBadge } from './dom.js';
 

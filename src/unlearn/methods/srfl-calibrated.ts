@@ -397,9 +397,7 @@ export const srflCalibrated: UnlearnMethod<SrflCalibratedOptions> = {
         const forget = input.forget!;
         const pass = Math.floor(seen / f.indices.length);
         if (valSample && pass > targetsPass) {
-          retarget(
-            predictIndices(ctx.model, ctx.data.test, valSample, ctx.device, 256, ctx.compute),
-          );
+          retarget(predictIndices(ctx.model, ctx.data.test, valSample, ctx.compute));
           targetsPass = pass;
         }
         const { teacher: t, student } = srflLogits(ctx, teacher, input, o);

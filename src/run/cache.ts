@@ -15,13 +15,12 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
   statSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../util/atomic.js';
+import { copyDirAtomic, publishDir, TMP_INFIX, writeFileAtomic } from '../util/atomic.js';
 import { ignoreEvents, type RunEventHandler } from './events.js';
 import { identityDifferences, identityKey, runIdentity, type RunIdentity } from './identity.js';
 import { isCompleteRun } from './rundir.js';
@@ -66,7 +65,7 @@ function readEntry(dir: string, name: string): CacheEntry | null {
   } catch {
     return null;
   }
-  if (!stat.isDirectory() || /\.tmp-\d+$/.test(name)) return null;
+  if (!stat.isDirectory() || name.includes(TMP_INFIX)) return null;
   const dash = name.lastIndexOf('-');
   const fallback = { kind: name.slice(0, dash), key: name.slice(dash + 1) };
   let made: RunIdentity | null = null;
@@ -137,8 +136,7 @@ export async function cachedRun(
   const cache = cacheDir();
   const hit = readEntry(cache, `${kind}-${key}`);
   if (hit?.made && diffFrom(hit.made).length === 0 && isCompleteRun(join(hit.dir, 'run'))) {
-    rmSync(out, { recursive: true, force: true });
-    cpSync(join(hit.dir, 'run'), out, { recursive: true });
+    copyDirAtomic(join(hit.dir, 'run'), out);
     return true;
   }
   // Why nothing cached fits: the nearest entry of this kind, and what it was made with.
@@ -155,25 +153,23 @@ export async function cachedRun(
   const made = runIdentity(out);
   const entry = join(cache, `${kind}-${identityKey(made)}`);
   mkdirSync(cache, { recursive: true });
-  const tmp = `${entry}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  cpSync(out, join(tmp, 'run'), { recursive: true });
-  writeFileAtomic(
-    join(tmp, 'entry.json'),
-    `${JSON.stringify(
-      {
-        format: ENTRY_FORMAT,
-        kind,
-        key: identityKey(made),
-        made,
-        createdAt: new Date().toISOString(),
-      },
-      null,
-      2,
-    )}\n`,
-  );
-  rmSync(entry, { recursive: true, force: true });
-  renameSync(tmp, entry);
+  publishDir(entry, (tmp) => {
+    cpSync(out, join(tmp, 'run'), { recursive: true });
+    writeFileAtomic(
+      join(tmp, 'entry.json'),
+      `${JSON.stringify(
+        {
+          format: ENTRY_FORMAT,
+          kind,
+          key: identityKey(made),
+          made,
+          createdAt: new Date().toISOString(),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  });
   return false;
 }
 

@@ -25,7 +25,13 @@ import {
   F,
   type Tensor,
 } from '../../tensor/index.js';
-import type { LoopOptions, MethodContext, MethodRun, UnlearnMethod } from '../types.js';
+import {
+  loopDefaults,
+  type LoopOptions,
+  type MethodContext,
+  type MethodRun,
+  type UnlearnMethod,
+} from '../types.js';
 import { checkRange, trainOnly } from './neggrad.js';
 import { randomLabelRun } from './random-label.js';
 
@@ -45,16 +51,7 @@ export interface SalunOptions extends LoopOptions {
  * constant rate, as in the authors' CIFAR-10 runs.
  */
 export const SALUN_DEFAULTS: Readonly<SalunOptions> = Object.freeze({
-  epochs: 10,
-  optimizer: 'sgd',
-  lr: 0.013,
-  momentum: 0.9,
-  weightDecay: 5e-4,
-  schedule: 'constant',
-  scheduleStep: 'epoch',
-  batchSize: 256,
-  augment: false,
-  studentMode: 'train',
+  ...loopDefaults({ epochs: 10, lr: 0.013 }),
   maskFraction: 0.5,
   forgetWeight: 1,
   retainWeight: 1,

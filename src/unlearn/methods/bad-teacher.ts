@@ -21,14 +21,8 @@ import { BatchNorm2d } from '../../nn/layers.js';
 import type { Module } from '../../nn/module.js';
 import { cat, empty, F, noGrad, tensor, type Tensor } from '../../tensor/index.js';
 import { frozenTeacher, teacherLogits } from '../teacher.js';
-import {
-  loopDefaults,
-  type LoopOptions,
-  type MethodContext,
-  type MethodRun,
-  type StepInput,
-  type UnlearnMethod,
-} from '../types.js';
+import type { LoopOptions, MethodContext, MethodRun, StepInput, UnlearnMethod } from '../types.js';
+import { loopDefaults } from '../types.js';
 import { checkRange, trainOnly } from './neggrad.js';
 
 export interface BadTeacherOptions extends LoopOptions {

@@ -4,14 +4,8 @@
  * epoch; forget batches cycle.
  */
 import { F } from '../../tensor/index.js';
-import {
-  loopDefaults,
-  type LoopOptions,
-  type MethodContext,
-  type MethodRun,
-  type StepInput,
-  type UnlearnMethod,
-} from '../types.js';
+import type { LoopOptions, MethodContext, MethodRun, StepInput, UnlearnMethod } from '../types.js';
+import { loopDefaults } from '../types.js';
 import { checkRange, trainOnly } from './neggrad.js';
 
 export interface NegGradPlusOptions extends LoopOptions {

@@ -6,14 +6,8 @@
 import type { Module } from '../../nn/module.js';
 import { F } from '../../tensor/index.js';
 import { OptionError } from '../../util/errors.js';
-import {
-  loopDefaults,
-  type LoopOptions,
-  type MethodContext,
-  type MethodRun,
-  type StepInput,
-  type UnlearnMethod,
-} from '../types.js';
+import type { LoopOptions, MethodContext, MethodRun, StepInput, UnlearnMethod } from '../types.js';
+import { loopDefaults } from '../types.js';
 
 export interface NegGradOptions extends LoopOptions {
   /**

@@ -8,14 +8,8 @@
 import { cat, F, tensor, type Tensor } from '../../tensor/index.js';
 import type { Rng } from '../../util/rng.js';
 import { OptionError } from '../../util/errors.js';
-import {
-  loopDefaults,
-  type LoopOptions,
-  type MethodContext,
-  type MethodRun,
-  type StepInput,
-  type UnlearnMethod,
-} from '../types.js';
+import type { LoopOptions, MethodContext, MethodRun, StepInput, UnlearnMethod } from '../types.js';
+import { loopDefaults } from '../types.js';
 import { checkRange, trainOnly } from './neggrad.js';
 
 export interface RandomLabelOptions extends LoopOptions {

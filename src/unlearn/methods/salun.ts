@@ -25,13 +25,8 @@ import {
   F,
   type Tensor,
 } from '../../tensor/index.js';
-import {
-  loopDefaults,
-  type LoopOptions,
-  type MethodContext,
-  type MethodRun,
-  type UnlearnMethod,
-} from '../types.js';
+import type { LoopOptions, MethodContext, MethodRun, UnlearnMethod } from '../types.js';
+import { loopDefaults } from '../types.js';
 import { checkRange, trainOnly } from './neggrad.js';
 import { randomLabelRun } from './random-label.js';
 

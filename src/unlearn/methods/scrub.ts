@@ -15,15 +15,15 @@
 import { F, type Tensor } from '../../tensor/index.js';
 import { OptionError } from '../../util/errors.js';
 import { frozenTeacher, teacherLogits } from '../teacher.js';
-import {
-  loopDefaults,
-  type Iteration,
-  type LoopOptions,
-  type MethodContext,
-  type MethodRun,
-  type StepInput,
-  type UnlearnMethod,
+import type {
+  Iteration,
+  LoopOptions,
+  MethodContext,
+  MethodRun,
+  StepInput,
+  UnlearnMethod,
 } from '../types.js';
+import { loopDefaults } from '../types.js';
 import { checkRange, trainOnly } from './neggrad.js';
 
 export interface ScrubOptions extends LoopOptions {

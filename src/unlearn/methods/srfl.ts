@@ -15,15 +15,15 @@ import type { Rng } from '../../util/rng.js';
 import { OptionError } from '../../util/errors.js';
 import type { Module } from '../../nn/module.js';
 import { frozenTeacher, teacherLogits } from '../teacher.js';
-import {
-  loopDefaults,
-  type LoopOptions,
-  type MethodContext,
-  type MethodRun,
-  type StepInput,
-  type StepOutput,
-  type UnlearnMethod,
+import type {
+  LoopOptions,
+  MethodContext,
+  MethodRun,
+  StepInput,
+  StepOutput,
+  UnlearnMethod,
 } from '../types.js';
+import { loopDefaults } from '../types.js';
 
 export interface SrflOptions extends LoopOptions {
   /** Name prefixes of the parameters that train; everything else stays frozen. */

@@ -3,14 +3,8 @@
  * `retrain` (from scratch: the oracle). Training the original model is the same step on all of D.
  */
 import { F } from '../../tensor/index.js';
-import {
-  loopDefaults,
-  type LoopOptions,
-  type MethodContext,
-  type MethodRun,
-  type StepInput,
-  type UnlearnMethod,
-} from '../types.js';
+import type { LoopOptions, MethodContext, MethodRun, StepInput, UnlearnMethod } from '../types.js';
+import { loopDefaults } from '../types.js';
 
 export interface SupervisedOptions extends LoopOptions {
   labelSmoothing: number;

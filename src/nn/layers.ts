@@ -279,7 +279,7 @@ export class Dropout extends Module {
 export class MaxPool2d extends Module {
   constructor(
     readonly kernelSize: Pair,
-    readonly options: { stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean } = {},
+    readonly options: F.MaxPool2dOptions = {},
   ) {
     super();
   }
@@ -292,12 +292,7 @@ export class MaxPool2d extends Module {
 export class AvgPool2d extends Module {
   constructor(
     readonly kernelSize: Pair,
-    readonly options: {
-      stride?: Pair;
-      padding?: Pair;
-      ceilMode?: boolean;
-      countIncludePad?: boolean;
-    } = {},
+    readonly options: F.AvgPool2dOptions = {},
   ) {
     super();
   }

@@ -121,11 +121,15 @@ export interface PoolOptions {
   ceilMode?: boolean;
 }
 
-export function maxPool2d(
-  x: Tensor,
-  kernelSize: Pair,
-  o: PoolOptions & { dilation?: Pair } = {},
-): Tensor {
+export interface MaxPool2dOptions extends PoolOptions {
+  dilation?: Pair;
+}
+
+export interface AvgPool2dOptions extends PoolOptions {
+  countIncludePad?: boolean;
+}
+
+export function maxPool2d(x: Tensor, kernelSize: Pair, o: MaxPool2dOptions = {}): Tensor {
   return wrap(
     native.call(
       OPS.maxPool2d,
@@ -139,11 +143,7 @@ export function maxPool2d(
   );
 }
 
-export function avgPool2d(
-  x: Tensor,
-  kernelSize: Pair,
-  o: PoolOptions & { countIncludePad?: boolean } = {},
-): Tensor {
+export function avgPool2d(x: Tensor, kernelSize: Pair, o: AvgPool2dOptions = {}): Tensor {
   return wrap(
     native.call(
       OPS.avgPool2d,

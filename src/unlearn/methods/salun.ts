@@ -25,20 +25,15 @@ import {
   F,
   type Tensor,
 } from '../../tensor/index.js';
-import type { LoopOptions, MethodContext, MethodRun, UnlearnMethod } from '../types.js';
+import type { MethodContext, MethodRun, UnlearnMethod } from '../types.js';
 import { loopDefaults } from '../types.js';
 import { checkRange, trainOnly } from './neggrad.js';
-import { randomLabelRun } from './random-label.js';
+import { randomLabelRun, type RandomLabelOptions } from './random-label.js';
 
-export interface SalunOptions extends LoopOptions {
+/** Random labels' options (`trainable` chooses the parameters before masking), and the mask's share. */
+export interface SalunOptions extends RandomLabelOptions {
   /** Share of the trainable weights that may change (the most salient ones), in (0, 1]. */
   maskFraction: number;
-  /** Weight of CE toward the random labels on D_f. */
-  forgetWeight: number;
-  /** Weight of CE on D_r. */
-  retainWeight: number;
-  /** Name prefixes of the parameters that train (before masking); empty: all. */
-  trainable: string[];
 }
 
 /**

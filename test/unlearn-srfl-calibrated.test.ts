@@ -11,9 +11,11 @@ import {
   forgottenClasses,
   logitConfidence,
   loweredLogits,
+  stillRemembered,
+} from '../src/unlearn/calibration.js';
+import {
   maskedLogitLoss,
   srflCalibrated,
-  stillRemembered,
   type SrflCalibratedOptions,
 } from '../src/unlearn/methods/srfl-calibrated.js';
 import { getMethod, resolveOptions } from '../src/unlearn/registry.js';

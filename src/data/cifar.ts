@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileFormatError, OptionError } from '../util/errors.js';
 import { decodeUtf8 } from '../util/json.js';
+import { readFileOrFail } from '../util/read-file.js';
 import {
   type DatasetPair,
   type ImageDataset,
@@ -52,15 +53,7 @@ export function readCifarRecords(
 ): { images: Uint8Array; labels: Int32Array } {
   const record = options.labelBytes + PIXELS;
   const buffers = files.map((file) => {
-    let buf: Buffer;
-    try {
-      buf = readFileSync(file);
-    } catch (err) {
-      throw new FileFormatError(
-        file,
-        `cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-      );
-    }
+    const buf = readFileOrFail(file, (reason) => `cannot read file (${reason})`);
     if (buf.length === 0 || buf.length % record !== 0) {
       throw new FileFormatError(
         file,

@@ -6,10 +6,10 @@
  * by the elements. Lethe reads unsigned-byte images (magic 2051: 3 dimensions) and
  * unsigned-byte labels (magic 2049: 1 dimension).
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { FileFormatError } from '../util/errors.js';
+import { readFileOrFail } from '../util/read-file.js';
 import {
   type DatasetPair,
   type ImageDataset,
@@ -26,15 +26,7 @@ export const IDX_LABELS_MAGIC = 2049;
 
 /** Reads a file, gunzipping it when it starts with the gzip signature (whatever its name). */
 export function readMaybeGzip(file: string): Buffer {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(file);
-  } catch (err) {
-    throw new FileFormatError(
-      file,
-      `cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-    );
-  }
+  const buf = readFileOrFail(file, (reason) => `cannot read file (${reason})`);
   if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
     try {
       return gunzipSync(buf);

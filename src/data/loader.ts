@@ -212,52 +212,44 @@ export class DataLoader implements BatchSource<Batch> {
         const dy = p > 0 ? rng.int(2 * p + 1) - p : 0;
         const dx = p > 0 ? rng.int(2 * p + 1) - p : 0;
         const flip = this.flip && rng.next() < 0.5;
-        this.writeAugmented(x, i * sample, k, dy, dx, flip);
+        this.writeExample(x, i * sample, k, dy, dx, flip);
       } else {
-        this.writePlain(x, i * sample, k);
+        this.writeExample(x, i * sample, k);
       }
     }
     return { x, y, indices: idx, size, shape: [size, c, h, w] };
   }
 
-  private writePlain(x: Float32Array, dst: number, k: number): void {
-    const [c, h, w] = this.dataset.shape;
-    const plane = h * w;
-    const images = this.dataset.images;
-    const src = k * c * plane;
-    for (let ch = 0; ch < c; ch++) {
-      const a = this.scale[ch];
-      const b = this.shift[ch];
-      const s = src + ch * plane;
-      const d = dst + ch * plane;
-      for (let p = 0; p < plane; p++) x[d + p] = images[s + p] * a + b;
-    }
-  }
-
   /**
-   * Writes example `k` cropped and/or flipped: output pixel (r, q) comes from raw pixel
-   * (r + dy, q' + dx) where q' = W-1-q when flipped (crop first, then flip, as torchvision
-   * composes them); pixels that fall in the padding are raw 0, normalised like any other 0.
+   * Writes example `k`, normalised, at `x[dst]`, cropped and/or flipped: output pixel (r, q) comes
+   * from raw pixel (r + dy, q' + dx) where q' = W-1-q when flipped (crop first, then flip, as
+   * torchvision composes them); pixels that fall in the padding are raw 0, normalised like any
+   * other 0. Unmoved, each channel is one straight copy.
    */
-  private writeAugmented(
+  private writeExample(
     x: Float32Array,
     dst: number,
     k: number,
-    dy: number,
-    dx: number,
-    flip: boolean,
+    dy = 0,
+    dx = 0,
+    flip = false,
   ): void {
     const [c, h, w] = this.dataset.shape;
     const plane = h * w;
     const images = this.dataset.images;
     const src = k * c * plane;
+    const moved = dy !== 0 || dx !== 0 || flip;
     for (let ch = 0; ch < c; ch++) {
       const a = this.scale[ch];
       const b = this.shift[ch];
-      // A padding pixel is raw 0, normalised like any other pixel.
-      const zero = b;
       const s = src + ch * plane;
       const d = dst + ch * plane;
+      if (!moved) {
+        for (let p = 0; p < plane; p++) x[d + p] = images[s + p] * a + b;
+        continue;
+      }
+      // A padding pixel is raw 0, normalised like any other pixel.
+      const zero = b;
       for (let r = 0; r < h; r++) {
         const sr = r + dy;
         const drow = d + r * w;

@@ -3,11 +3,11 @@
  * Int32Array sorted ascending, and a run's split is saved as `split.json` so that retraining,
  * unlearning and evaluation all see exactly the same sets.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { DataError, FileFormatError, OptionError } from '../util/errors.js';
 import { decodeUtf8, isJsonObject, parseStrictJson } from '../util/json.js';
+import { readFileOrFail } from '../util/read-file.js';
 import { Rng, deriveSeed } from '../util/rng.js';
 
 /** The file name of a saved split inside a run directory. */
@@ -215,13 +215,7 @@ const SPLIT_KEYS = [
  */
 export function readSplit(runDirOrFile: string): Split {
   const file = runDirOrFile.endsWith('.json') ? runDirOrFile : join(runDirOrFile, SPLIT_FILE);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new FileFormatError(file, `cannot read split (${e.code ?? e.message})`);
-  }
+  const bytes = readFileOrFail(file, (reason) => `cannot read split (${reason})`);
   let raw: unknown;
   try {
     raw = parseStrictJson(decodeUtf8(bytes));
@@ -384,15 +378,11 @@ function classForget(spec: string, arg: string, train: LabelSource): Int32Array 
  * Returns the indices sorted ascending.
  */
 export function readIndexFile(file: string, n: number): Int32Array {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (err) {
-    throw new FileFormatError(
-      file,
-      `cannot read index file (${(err as NodeJS.ErrnoException).code ?? String(err)}); expected a JSON array, one index per line, or a CSV with an "index" column`,
-    );
-  }
+  const bytes = readFileOrFail(
+    file,
+    (reason) =>
+      `cannot read index file (${reason}); expected a JSON array, one index per line, or a CSV with an "index" column`,
+  );
   let text: string;
   try {
     text = decodeUtf8(bytes);

@@ -29,6 +29,23 @@ function uniformInit(shape: number[], fanIn: number): Tensor {
   return noGrad(() => empty(shape).uniform_(-bound, bound));
 }
 
+/** A layer with a `weight` and an optional `bias`, initialised as PyTorch's conv and linear layers. */
+abstract class WeightedLayer extends Module {
+  /** Registers `weight` of `shape` and, unless `bias` is false, a `bias` of `shape[0]` entries. */
+  protected registerWeightAndBias(shape: number[], fanIn: number, bias: boolean): void {
+    this.registerParameter('weight', uniformInit(shape, fanIn));
+    this.registerParameter('bias', bias ? uniformInit([shape[0]], fanIn) : null);
+  }
+
+  get weight(): Tensor {
+    return this.param('weight') as Tensor;
+  }
+
+  get bias(): Tensor | null {
+    return this.param('bias');
+  }
+}
+
 export interface Conv2dOptions {
   stride?: Pair;
   padding?: Pair;
@@ -37,7 +54,7 @@ export interface Conv2dOptions {
   bias?: boolean;
 }
 
-export class Conv2d extends Module {
+export class Conv2d extends WeightedLayer {
   readonly inChannels: number;
   readonly outChannels: number;
   readonly kernelSize: [number, number];
@@ -66,22 +83,11 @@ export class Conv2d extends Module {
       );
     }
     const fanIn = (inChannels / this.groups) * this.kernelSize[0] * this.kernelSize[1];
-    this.registerParameter(
-      'weight',
-      uniformInit([outChannels, inChannels / this.groups, ...this.kernelSize], fanIn),
+    this.registerWeightAndBias(
+      [outChannels, inChannels / this.groups, ...this.kernelSize],
+      fanIn,
+      options.bias !== false,
     );
-    this.registerParameter(
-      'bias',
-      options.bias === false ? null : uniformInit([outChannels], fanIn),
-    );
-  }
-
-  get weight(): Tensor {
-    return this.param('weight') as Tensor;
-  }
-
-  get bias(): Tensor | null {
-    return this.param('bias');
   }
 
   forward(x: Tensor): Tensor {
@@ -99,7 +105,7 @@ export class Conv2d extends Module {
   }
 }
 
-export class Linear extends Module {
+export class Linear extends WeightedLayer {
   readonly inFeatures: number;
   readonly outFeatures: number;
 
@@ -107,19 +113,7 @@ export class Linear extends Module {
     super();
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
-    this.registerParameter('weight', uniformInit([outFeatures, inFeatures], inFeatures));
-    this.registerParameter(
-      'bias',
-      options.bias === false ? null : uniformInit([outFeatures], inFeatures),
-    );
-  }
-
-  get weight(): Tensor {
-    return this.param('weight') as Tensor;
-  }
-
-  get bias(): Tensor | null {
-    return this.param('bias');
+    this.registerWeightAndBias([outFeatures, inFeatures], inFeatures, options.bias !== false);
   }
 
   forward(x: Tensor): Tensor {
@@ -285,7 +279,7 @@ export class Dropout extends Module {
 export class MaxPool2d extends Module {
   constructor(
     readonly kernelSize: Pair,
-    readonly options: { stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean } = {},
+    readonly options: F.MaxPool2dOptions = {},
   ) {
     super();
   }
@@ -298,12 +292,7 @@ export class MaxPool2d extends Module {
 export class AvgPool2d extends Module {
   constructor(
     readonly kernelSize: Pair,
-    readonly options: {
-      stride?: Pair;
-      padding?: Pair;
-      ceilMode?: boolean;
-      countIncludePad?: boolean;
-    } = {},
+    readonly options: F.AvgPool2dOptions = {},
   ) {
     super();
   }

@@ -3,11 +3,11 @@
  * a JSON header `{name: {dtype, shape, data_offsets}, __metadata__: {string: string}}`, then the
  * raw little-endian data. Reading validates everything before a byte is used; writing is atomic.
  */
-import { readFileSync } from 'node:fs';
 import { tensor, Tensor, type DType } from '../tensor/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { FileFormatError } from '../util/errors.js';
 import { decodeUtf8, isJsonObject, parseStrictJson } from '../util/json.js';
+import { readFileOrFail } from '../util/read-file.js';
 
 export { writeFileAtomic };
 
@@ -222,14 +222,8 @@ function viewAs(
 
 /** Loads a safetensors file. Errors name the file and what is wrong with it. */
 export function loadSafetensors(path: string): SafetensorsFile {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new FileFormatError(
-      path,
-      `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-    );
-  }
-  return decodeSafetensors(bytes, path);
+  return decodeSafetensors(
+    readFileOrFail(path, (reason) => `cannot read: ${reason}`),
+    path,
+  );
 }

@@ -123,23 +123,24 @@ export function adamStateKeys(group: Record<string, unknown>): string[] | null {
 }
 
 /**
- * Adam (Kingma & Ba) with PyTorch's L2-style `weightDecay` (added to the gradient). For
- * decoupled weight decay use `AdamW`. State per parameter: `step` (a number), `exp_avg`,
- * `exp_avg_sq`, and `max_exp_avg_sq` with amsgrad.
- *
- * @example
- * const opt = new Adam(model.parameters(), { lr: 1e-3 });
+ * @internal Adam's and AdamW's optimizer: the same options, checks and step; they differ in their
+ * defaults and in how weight decay enters (`decoupled`: AdamW's `p *= 1 − lr·wd`).
  */
-export class Adam extends Optimizer<AdamHyperParams> {
-  /** The state Adam keeps per parameter, for a saved group ({@link adamStateKeys}). */
+export abstract class AdamBase extends Optimizer<AdamHyperParams> {
+  /** The state Adam and AdamW keep per parameter, for a saved group ({@link adamStateKeys}). */
   static readonly stateKeys = adamStateKeys;
 
-  constructor(
+  private readonly decoupled: boolean;
+
+  protected constructor(
     params: Tensor[] | ParamGroupInput<AdamHyperParams>[],
-    options: AdamOptions & OptimizerOptions = {},
+    options: AdamOptions & OptimizerOptions,
+    defaults: Readonly<AdamHyperParams>,
+    decoupled: boolean,
   ) {
     const { gradMask, ...hyper } = options;
-    super(params, resolveAdam(ADAM_DEFAULTS, hyper), validateAdam, { gradMask });
+    super(params, resolveAdam(defaults, hyper), validateAdam, { gradMask });
+    this.decoupled = decoupled;
   }
 
   protected update(
@@ -148,6 +149,23 @@ export class Adam extends Optimizer<AdamHyperParams> {
     state: ParamState,
     group: ParamGroup<AdamHyperParams>,
   ): void {
-    adamUpdate(p, grad, state, group, false);
+    adamUpdate(p, grad, state, group, this.decoupled);
+  }
+}
+
+/**
+ * Adam (Kingma & Ba) with PyTorch's L2-style `weightDecay` (added to the gradient). For
+ * decoupled weight decay use `AdamW`. State per parameter: `step` (a number), `exp_avg`,
+ * `exp_avg_sq`, and `max_exp_avg_sq` with amsgrad.
+ *
+ * @example
+ * const opt = new Adam(model.parameters(), { lr: 1e-3 });
+ */
+export class Adam extends AdamBase {
+  constructor(
+    params: Tensor[] | ParamGroupInput<AdamHyperParams>[],
+    options: AdamOptions & OptimizerOptions = {},
+  ) {
+    super(params, options, ADAM_DEFAULTS, false);
   }
 }

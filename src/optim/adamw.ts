@@ -1,20 +1,7 @@
 /** AdamW, as `torch.optim.AdamW` (PyTorch 1.13, single-tensor path). */
 import type { Tensor } from '../tensor/index.js';
-import {
-  adamStateKeys,
-  adamUpdate,
-  resolveAdam,
-  validateAdam,
-  type AdamHyperParams,
-  type AdamOptions,
-} from './adam.js';
-import {
-  Optimizer,
-  type OptimizerOptions,
-  type ParamGroup,
-  type ParamGroupInput,
-  type ParamState,
-} from './optimizer.js';
+import { AdamBase, type AdamHyperParams, type AdamOptions } from './adam.js';
+import type { OptimizerOptions, ParamGroupInput } from './optimizer.js';
 
 /** AdamW's options: Adam's, with decoupled `weightDecay`. */
 export type AdamWOptions = AdamOptions;
@@ -36,24 +23,11 @@ export const ADAMW_DEFAULTS: Readonly<AdamHyperParams> = Object.freeze({
  * @example
  * const opt = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.05 });
  */
-export class AdamW extends Optimizer<AdamHyperParams> {
-  /** The state AdamW keeps per parameter, for a saved group: Adam's ({@link adamStateKeys}). */
-  static readonly stateKeys = adamStateKeys;
-
+export class AdamW extends AdamBase {
   constructor(
     params: Tensor[] | ParamGroupInput<AdamHyperParams>[],
     options: AdamWOptions & OptimizerOptions = {},
   ) {
-    const { gradMask, ...hyper } = options;
-    super(params, resolveAdam(ADAMW_DEFAULTS, hyper), validateAdam, { gradMask });
-  }
-
-  protected update(
-    p: Tensor,
-    grad: Tensor,
-    state: ParamState,
-    group: ParamGroup<AdamHyperParams>,
-  ): void {
-    adamUpdate(p, grad, state, group, true);
+    super(params, options, ADAMW_DEFAULTS, true);
   }
 }

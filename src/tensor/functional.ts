@@ -121,11 +121,15 @@ export interface PoolOptions {
   ceilMode?: boolean;
 }
 
-export function maxPool2d(
-  x: Tensor,
-  kernelSize: Pair,
-  o: PoolOptions & { dilation?: Pair } = {},
-): Tensor {
+export interface MaxPool2dOptions extends PoolOptions {
+  dilation?: Pair;
+}
+
+export interface AvgPool2dOptions extends PoolOptions {
+  countIncludePad?: boolean;
+}
+
+export function maxPool2d(x: Tensor, kernelSize: Pair, o: MaxPool2dOptions = {}): Tensor {
   return wrap(
     native.call(
       OPS.maxPool2d,
@@ -139,11 +143,7 @@ export function maxPool2d(
   );
 }
 
-export function avgPool2d(
-  x: Tensor,
-  kernelSize: Pair,
-  o: PoolOptions & { countIncludePad?: boolean } = {},
-): Tensor {
+export function avgPool2d(x: Tensor, kernelSize: Pair, o: AvgPool2dOptions = {}): Tensor {
   return wrap(
     native.call(
       OPS.avgPool2d,
@@ -176,12 +176,23 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
   return x.logSoftmax(dim);
 }
 
-function labels(target: Tensor): { handle: unknown; temp: Tensor | null } {
-  // libtorch's losses need int64 class indices; accept int32 labels from the data layer.
-  if (target.dtype === 'int64' || target.dtype.startsWith('float'))
-    return { handle: target.handle, temp: null };
-  const long = target.long();
-  return { handle: long.handle, temp: long };
+/**
+ * Runs the native `op` on `target`'s handle as class indices and wraps its tensor. libtorch's
+ * losses need int64 class indices: int32 labels from the data layer go through an int64 copy,
+ * freed afterwards.
+ */
+function withLabels(target: Tensor, op: (labels: unknown) => unknown): Tensor {
+  const long = target.dtype === 'int64' || target.dtype.startsWith('float') ? null : target.long();
+  try {
+    return wrap(op((long ?? target).handle));
+  } finally {
+    long?.dispose();
+  }
+}
+
+/** A classification loss's weight, reduction and ignored index as the native losses take them. */
+function classLossArgs(o: Omit<CrossEntropyOptions, 'labelSmoothing'>): unknown[] {
+  return [opt(o.weight), reductionCode(o.reduction ?? 'mean'), o.ignoreIndex ?? -100];
 }
 
 export interface CrossEntropyOptions {
@@ -193,22 +204,9 @@ export interface CrossEntropyOptions {
 
 /** Cross-entropy between logits `[N, C]` and class indices `[N]` (or class probabilities). */
 export function crossEntropy(logits: Tensor, target: Tensor, o: CrossEntropyOptions = {}): Tensor {
-  const t = labels(target);
-  try {
-    return wrap(
-      native.call(
-        OPS.crossEntropy,
-        logits.handle,
-        t.handle,
-        opt(o.weight),
-        reductionCode(o.reduction ?? 'mean'),
-        o.ignoreIndex ?? -100,
-        o.labelSmoothing ?? 0,
-      ),
-    );
-  } finally {
-    t.temp?.dispose();
-  }
+  return withLabels(target, (t) =>
+    native.call(OPS.crossEntropy, logits.handle, t, ...classLossArgs(o), o.labelSmoothing ?? 0),
+  );
 }
 
 export function nllLoss(
@@ -216,21 +214,9 @@ export function nllLoss(
   target: Tensor,
   o: Omit<CrossEntropyOptions, 'labelSmoothing'> = {},
 ): Tensor {
-  const t = labels(target);
-  try {
-    return wrap(
-      native.call(
-        OPS.nllLoss,
-        logProbs.handle,
-        t.handle,
-        opt(o.weight),
-        reductionCode(o.reduction ?? 'mean'),
-        o.ignoreIndex ?? -100,
-      ),
-    );
-  } finally {
-    t.temp?.dispose();
-  }
+  return withLabels(target, (t) =>
+    native.call(OPS.nllLoss, logProbs.handle, t, ...classLossArgs(o)),
+  );
 }
 
 export interface KlDivOptions {
@@ -280,10 +266,5 @@ export function normalize(x: Tensor, p = 2, dim = 1, eps = 1e-12): Tensor {
 }
 
 export function oneHot(indices: Tensor, numClasses = -1): Tensor {
-  const t = labels(indices);
-  try {
-    return wrap(native.call(OPS.oneHot, t.handle, numClasses));
-  } finally {
-    t.temp?.dispose();
-  }
+  return withLabels(indices, (t) => native.call(OPS.oneHot, t, numClasses));
 }

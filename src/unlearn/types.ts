@@ -1,6 +1,7 @@
 /**
  * The contract between the shared unlearning loop and the methods. The loop owns the optimizer,
- * the schedule, the epochs, the data and the history; a method supplies its step.
+ * the schedule, the epochs, the data and the history; a method supplies its step, and its defaults
+ * differ from the loop's shared recipe (`loopDefaults`) only where it says so.
  */
 import type { DatasetPair } from '../data/dataset.js';
 import type { SplitLoaders } from '../data/loader.js';
@@ -43,6 +44,49 @@ export interface LoopOptions {
   augment: boolean;
   /** Batch-norm mode of the model being trained (see docs: the two modes disagree sharply). */
   studentMode: StudentMode;
+}
+
+/**
+ * The loop's recipe where a method says nothing else: SGD with momentum 0.9 and weight decay 5e-4,
+ * a constant rate, batch 256, no augmentation, the student in train mode: the baselines' common
+ * setting in SalUn's code, which hosts their usual implementations (baselines.md). Epochs and the
+ * learning rate have no common value: every method states its own (see {@link loopDefaults}).
+ */
+export const LOOP_DEFAULTS: Readonly<Omit<LoopOptions, 'epochs' | 'lr' | 'forgetBatchSize'>> =
+  Object.freeze({
+    optimizer: 'sgd',
+    momentum: 0.9,
+    weightDecay: 5e-4,
+    schedule: 'constant',
+    scheduleStep: 'epoch',
+    batchSize: 256,
+    augment: false,
+    studentMode: 'train',
+  });
+
+/**
+ * A method's loop options: its epochs and learning rate, and `LOOP_DEFAULTS` where it states
+ * nothing else. The keys come in one fixed order (the order config.json records them in, which
+ * resume and the cache compare), `forgetBatchSize` only where the method sets it. A method's own
+ * options follow: `Object.freeze({ ...loopDefaults({ epochs: 5, lr: 1e-4 }), trainable: [] })`.
+ */
+export function loopDefaults(
+  own: Pick<LoopOptions, 'epochs' | 'lr'> & Partial<LoopOptions>,
+): LoopOptions {
+  const o = { ...LOOP_DEFAULTS, ...own };
+  return {
+    epochs: o.epochs,
+    optimizer: o.optimizer,
+    lr: o.lr,
+    momentum: o.momentum,
+    weightDecay: o.weightDecay,
+    schedule: o.schedule,
+    scheduleStep: o.scheduleStep,
+    batchSize: o.batchSize,
+    ...(o.forgetBatchSize === undefined ? {} : { forgetBatchSize: o.forgetBatchSize }),
+    augment: o.augment,
+    studentMode: o.studentMode,
+  };
 }
 
 /** Everything a method may use. */

@@ -79,6 +79,14 @@ export function parseStrictJson(text: string): unknown {
       at++;
     }
   };
+  /** After a member of an object or array: true past a ',', false past the `close` that ends it. */
+  const more = (close: '}' | ']'): boolean => {
+    space();
+    const c = text[at];
+    if (c !== ',' && c !== close) fail(`expected ',' or '${close}'`);
+    at++;
+    return c === ',';
+  };
   const value = (depth: number): unknown => {
     if (depth > MAX_DEPTH) fail(`nesting deeper than ${MAX_DEPTH}`);
     space();
@@ -92,7 +100,7 @@ export function parseStrictJson(text: string): unknown {
         at++;
         return obj;
       }
-      for (;;) {
+      do {
         space();
         if (text[at] !== '"') fail('expected a string key');
         const keyAt = at;
@@ -112,17 +120,8 @@ export function parseStrictJson(text: string): unknown {
           writable: true,
           configurable: true,
         });
-        space();
-        if (text[at] === ',') {
-          at++;
-          continue;
-        }
-        if (text[at] === '}') {
-          at++;
-          return obj;
-        }
-        fail("expected ',' or '}'");
-      }
+      } while (more('}'));
+      return obj;
     }
     if (c === '[') {
       at++;
@@ -132,19 +131,9 @@ export function parseStrictJson(text: string): unknown {
         at++;
         return arr;
       }
-      for (;;) {
-        arr.push(value(depth + 1));
-        space();
-        if (text[at] === ',') {
-          at++;
-          continue;
-        }
-        if (text[at] === ']') {
-          at++;
-          return arr;
-        }
-        fail("expected ',' or ']'");
-      }
+      do arr.push(value(depth + 1));
+      while (more(']'));
+      return arr;
     }
     if (c === '"') return string();
     for (const [word, v] of [

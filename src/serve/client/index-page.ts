@@ -71,6 +71,37 @@ function matches(r: RunSummary): boolean {
   return true;
 }
 
+/**
+ * One of the page's list tables, in its scrolling box: a header row (a string is a plain header
+ * cell), the body `rows`, then `after` (below the table, in the box).
+ */
+function listTable(
+  id: string,
+  head: (string | HTMLElement)[],
+  rows: HTMLElement[],
+  after: HTMLElement | null = null,
+): HTMLElement {
+  return h(
+    'div',
+    { class: 'scroll' },
+    h(
+      'table',
+      { class: 'list', id },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          head.map((t) => (typeof t === 'string' ? h('th', {}, t) : t)),
+        ),
+      ),
+      h('tbody', {}, rows),
+    ),
+    after,
+  );
+}
+
 function runsTable(runs: RunSummary[]): HTMLElement {
   const rows = runs
     .filter(matches)
@@ -100,123 +131,72 @@ function runsTable(runs: RunSummary[]): HTMLElement {
         ),
       ),
     );
-  return h(
-    'div',
-    { class: 'scroll' },
-    h(
-      'table',
-      { class: 'list', id: 'runs' },
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          ['Run', 'State', 'Method', 'Scenario', 'Precision', 'Executor'].map((t) =>
-            h('th', {}, t),
-          ),
-          ['Forget', 'Retain', 'Test', 'Avg Gap', 'Time'].map((t) => h('th', { class: 'num' }, t)),
-          h('th', {}, 'Progress'),
-          h('th', {}, ''),
-        ),
-      ),
-      h('tbody', {}, rows),
-    ),
+  return listTable(
+    'runs',
+    [
+      ...['Run', 'State', 'Method', 'Scenario', 'Precision', 'Executor'],
+      ...['Forget', 'Retain', 'Test', 'Avg Gap', 'Time'].map((t) => h('th', { class: 'num' }, t)),
+      'Progress',
+      '',
+    ],
+    rows,
     rows.length === 0 ? h('p', { class: 'muted' }, 'No run matches the filters.') : null,
   );
 }
 
 function comparisonsTable(list: ComparisonSummary[]): HTMLElement {
-  return h(
-    'div',
-    { class: 'scroll' },
-    h(
-      'table',
-      { class: 'list', id: 'comparisons' },
+  return listTable(
+    'comparisons',
+    ['Comparison', 'State', 'Data', 'Forget', 'Methods', 'Seeds', 'Executor', 'Jobs', ''],
+    list.map((c) =>
       h(
-        'thead',
-        {},
+        'tr',
+        { class: 'comparison', 'data-path': c.path },
+        h('td', { class: 'path' }, link(`/comparison?path=${q(c.path)}`, c.path || '(root)')),
+        h('td', {}, stateBadge(c.state, c.reason)),
+        h('td', {}, c.data ?? '—'),
+        h('td', {}, c.forget ?? '—'),
+        h('td', {}, c.methods.join(', ')),
+        h('td', { class: 'num' }, c.seeds.length),
+        h('td', {}, c.executor),
         h(
-          'tr',
+          'td',
           {},
-          ['Comparison', 'State', 'Data', 'Forget', 'Methods', 'Seeds', 'Executor', 'Jobs', ''].map(
-            (t) => h('th', {}, t),
-          ),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        list.map((c) =>
           h(
-            'tr',
-            { class: 'comparison', 'data-path': c.path },
-            h('td', { class: 'path' }, link(`/comparison?path=${q(c.path)}`, c.path || '(root)')),
-            h('td', {}, stateBadge(c.state, c.reason)),
-            h('td', {}, c.data ?? '—'),
-            h('td', {}, c.forget ?? '—'),
-            h('td', {}, c.methods.join(', ')),
-            h('td', { class: 'num' }, c.seeds.length),
-            h('td', {}, c.executor),
-            h(
-              'td',
-              {},
-              h(
-                'div',
-                { class: 'progress', title: `${c.jobs.finished}/${c.jobs.total}` },
-                h('div', {
-                  style: `width:${c.jobs.total ? ((100 * c.jobs.finished) / c.jobs.total).toFixed(1) : 0}%`,
-                }),
-              ),
-              h(
-                'span',
-                { class: 'note' },
-                `${c.jobs.finished}/${c.jobs.total} finished${c.jobs.running ? `, ${c.jobs.running} running` : ''}${c.jobs.failed ? `, ${c.jobs.failed} failed` : ''}`,
-              ),
-            ),
-            h('td', {}, c.hasReport ? link(`/report?path=${q(c.path)}`, 'report') : ''),
+            'div',
+            { class: 'progress', title: `${c.jobs.finished}/${c.jobs.total}` },
+            h('div', {
+              style: `width:${c.jobs.total ? ((100 * c.jobs.finished) / c.jobs.total).toFixed(1) : 0}%`,
+            }),
+          ),
+          h(
+            'span',
+            { class: 'note' },
+            `${c.jobs.finished}/${c.jobs.total} finished${c.jobs.running ? `, ${c.jobs.running} running` : ''}${c.jobs.failed ? `, ${c.jobs.failed} failed` : ''}`,
           ),
         ),
+        h('td', {}, c.hasReport ? link(`/report?path=${q(c.path)}`, 'report') : ''),
       ),
     ),
   );
 }
 
 function auditsTable(list: AuditSummary[]): HTMLElement {
-  return h(
-    'div',
-    { class: 'scroll' },
-    h(
-      'table',
-      { class: 'list', id: 'audits' },
+  return listTable(
+    'audits',
+    ['Audit', 'State', 'Attack', 'Data', 'Scenario', 'Shadows', 'Targets', 'Methods'],
+    list.map((a) =>
       h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          ['Audit', 'State', 'Attack', 'Data', 'Scenario', 'Shadows', 'Targets', 'Methods'].map(
-            (t) => h('th', {}, t),
-          ),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        list.map((a) =>
-          h(
-            'tr',
-            { class: 'audit' },
-            h('td', { class: 'path' }, a.path),
-            h('td', {}, stateBadge(a.state, a.reason)),
-            h('td', {}, a.attack ?? '—'),
-            h('td', {}, a.data ?? '—'),
-            h('td', {}, a.scenario ?? '—'),
-            h('td', { class: 'num' }, a.shadows ?? '—'),
-            h('td', { class: 'num' }, a.targets ?? '—'),
-            h('td', {}, a.methods.join(', ')),
-          ),
-        ),
+        'tr',
+        { class: 'audit' },
+        h('td', { class: 'path' }, a.path),
+        h('td', {}, stateBadge(a.state, a.reason)),
+        h('td', {}, a.attack ?? '—'),
+        h('td', {}, a.data ?? '—'),
+        h('td', {}, a.scenario ?? '—'),
+        h('td', { class: 'num' }, a.shadows ?? '—'),
+        h('td', { class: 'num' }, a.targets ?? '—'),
+        h('td', {}, a.methods.join(', ')),
       ),
     ),
   );

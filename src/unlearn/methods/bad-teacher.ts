@@ -22,6 +22,7 @@ import type { Module } from '../../nn/module.js';
 import { cat, empty, F, noGrad, tensor, type Tensor } from '../../tensor/index.js';
 import { frozenTeacher, teacherLogits } from '../teacher.js';
 import type { LoopOptions, MethodContext, MethodRun, StepInput, UnlearnMethod } from '../types.js';
+import { loopDefaults } from '../types.js';
 import { checkRange, trainOnly } from './neggrad.js';
 
 export interface BadTeacherOptions extends LoopOptions {
@@ -35,16 +36,7 @@ export interface BadTeacherOptions extends LoopOptions {
 
 /** baselines.md: Adam lr 1e-4, 1 epoch, batch 256, τ = 1, a 30% subset of D_r. */
 export const BAD_TEACHER_DEFAULTS: Readonly<BadTeacherOptions> = Object.freeze({
-  epochs: 1,
-  optimizer: 'adam',
-  lr: 1e-4,
-  momentum: 0,
-  weightDecay: 0,
-  schedule: 'constant',
-  scheduleStep: 'epoch',
-  batchSize: 256,
-  augment: false,
-  studentMode: 'train',
+  ...loopDefaults({ epochs: 1, optimizer: 'adam', lr: 1e-4, momentum: 0, weightDecay: 0 }),
   temperature: 1,
   retainFraction: 0.3,
   trainable: [],

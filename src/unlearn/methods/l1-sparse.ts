@@ -7,6 +7,7 @@
  */
 import { F } from '../../tensor/index.js';
 import type { LoopOptions, MethodContext, MethodRun, StepInput, UnlearnMethod } from '../types.js';
+import { loopDefaults } from '../types.js';
 import { checkRange, trainOnly } from './neggrad.js';
 
 export interface L1SparseOptions extends LoopOptions {
@@ -21,16 +22,7 @@ export interface L1SparseOptions extends LoopOptions {
  * rate, batch 256, as in SalUn's code, which hosts the authors' implementation.
  */
 export const L1_SPARSE_DEFAULTS: Readonly<L1SparseOptions> = Object.freeze({
-  epochs: 10,
-  optimizer: 'sgd',
-  lr: 0.01,
-  momentum: 0.9,
-  weightDecay: 5e-4,
-  schedule: 'constant',
-  scheduleStep: 'epoch',
-  batchSize: 256,
-  augment: false,
-  studentMode: 'train',
+  ...loopDefaults({ epochs: 10, lr: 0.01 }),
   gamma: 1e-4,
   trainable: [],
 });

@@ -5,6 +5,7 @@
  */
 import { F } from '../../tensor/index.js';
 import type { LoopOptions, MethodContext, MethodRun, StepInput, UnlearnMethod } from '../types.js';
+import { loopDefaults } from '../types.js';
 import { checkRange, trainOnly } from './neggrad.js';
 
 export interface NegGradPlusOptions extends LoopOptions {
@@ -16,16 +17,7 @@ export interface NegGradPlusOptions extends LoopOptions {
 
 /** baselines.md: α 0.95–0.999 (0.99 here), lr 0.01, 5–10 epochs (5); SGD momentum 0.9, wd 5e-4. */
 export const NEGGRAD_PLUS_DEFAULTS: Readonly<NegGradPlusOptions> = Object.freeze({
-  epochs: 5,
-  optimizer: 'sgd',
-  lr: 0.01,
-  momentum: 0.9,
-  weightDecay: 5e-4,
-  schedule: 'constant',
-  scheduleStep: 'epoch',
-  batchSize: 128,
-  augment: false,
-  studentMode: 'train',
+  ...loopDefaults({ epochs: 5, lr: 0.01, batchSize: 128 }),
   alpha: 0.99,
   trainable: [],
 });

@@ -7,6 +7,7 @@ import type { Module } from '../../nn/module.js';
 import { F } from '../../tensor/index.js';
 import { OptionError } from '../../util/errors.js';
 import type { LoopOptions, MethodContext, MethodRun, StepInput, UnlearnMethod } from '../types.js';
+import { loopDefaults } from '../types.js';
 
 export interface NegGradOptions extends LoopOptions {
   /**
@@ -22,16 +23,7 @@ export interface NegGradOptions extends LoopOptions {
  * SalUn's code, which hosts the common implementation.
  */
 export const NEGGRAD_DEFAULTS: Readonly<NegGradOptions> = Object.freeze({
-  epochs: 5,
-  optimizer: 'sgd',
-  lr: 1e-4,
-  momentum: 0.9,
-  weightDecay: 5e-4,
-  schedule: 'constant',
-  scheduleStep: 'epoch',
-  batchSize: 256,
-  augment: false,
-  studentMode: 'train',
+  ...loopDefaults({ epochs: 5, lr: 1e-4 }),
   trainable: [],
 });
 

@@ -9,6 +9,7 @@ import { cat, F, tensor, type Tensor } from '../../tensor/index.js';
 import type { Rng } from '../../util/rng.js';
 import { OptionError } from '../../util/errors.js';
 import type { LoopOptions, MethodContext, MethodRun, StepInput, UnlearnMethod } from '../types.js';
+import { loopDefaults } from '../types.js';
 import { checkRange, trainOnly } from './neggrad.js';
 
 export interface RandomLabelOptions extends LoopOptions {
@@ -22,16 +23,7 @@ export interface RandomLabelOptions extends LoopOptions {
 
 /** baselines.md: lr ~0.01, 10 epochs; SGD momentum 0.9, wd 5e-4, batch 256 as in SalUn's code. */
 export const RANDOM_LABEL_DEFAULTS: Readonly<RandomLabelOptions> = Object.freeze({
-  epochs: 10,
-  optimizer: 'sgd',
-  lr: 0.01,
-  momentum: 0.9,
-  weightDecay: 5e-4,
-  schedule: 'constant',
-  scheduleStep: 'epoch',
-  batchSize: 256,
-  augment: false,
-  studentMode: 'train',
+  ...loopDefaults({ epochs: 10, lr: 0.01 }),
   forgetWeight: 1,
   retainWeight: 1,
   trainable: [],

@@ -25,19 +25,15 @@ import {
   F,
   type Tensor,
 } from '../../tensor/index.js';
-import type { LoopOptions, MethodContext, MethodRun, UnlearnMethod } from '../types.js';
+import type { MethodContext, MethodRun, UnlearnMethod } from '../types.js';
+import { loopDefaults } from '../types.js';
 import { checkRange, trainOnly } from './neggrad.js';
-import { randomLabelRun } from './random-label.js';
+import { randomLabelRun, type RandomLabelOptions } from './random-label.js';
 
-export interface SalunOptions extends LoopOptions {
+/** Random labels' options (`trainable` chooses the parameters before masking), and the mask's share. */
+export interface SalunOptions extends RandomLabelOptions {
   /** Share of the trainable weights that may change (the most salient ones), in (0, 1]. */
   maskFraction: number;
-  /** Weight of CE toward the random labels on D_f. */
-  forgetWeight: number;
-  /** Weight of CE on D_r. */
-  retainWeight: number;
-  /** Name prefixes of the parameters that train (before masking); empty: all. */
-  trainable: string[];
 }
 
 /**
@@ -45,16 +41,7 @@ export interface SalunOptions extends LoopOptions {
  * constant rate, as in the authors' CIFAR-10 runs.
  */
 export const SALUN_DEFAULTS: Readonly<SalunOptions> = Object.freeze({
-  epochs: 10,
-  optimizer: 'sgd',
-  lr: 0.013,
-  momentum: 0.9,
-  weightDecay: 5e-4,
-  schedule: 'constant',
-  scheduleStep: 'epoch',
-  batchSize: 256,
-  augment: false,
-  studentMode: 'train',
+  ...loopDefaults({ epochs: 10, lr: 0.013 }),
   maskFraction: 0.5,
   forgetWeight: 1,
   retainWeight: 1,

@@ -23,6 +23,7 @@ import type {
   StepInput,
   UnlearnMethod,
 } from '../types.js';
+import { loopDefaults } from '../types.js';
 import { checkRange, trainOnly } from './neggrad.js';
 
 export interface ScrubOptions extends LoopOptions {
@@ -43,17 +44,7 @@ export interface ScrubOptions extends LoopOptions {
  * retain batch 128, forget batch 32. The rate is constant: the authors' decay epochs lie beyond 3.
  */
 export const SCRUB_DEFAULTS: Readonly<ScrubOptions> = Object.freeze({
-  epochs: 3,
-  optimizer: 'sgd',
-  lr: 5e-4,
-  momentum: 0.9,
-  weightDecay: 5e-4,
-  schedule: 'constant',
-  scheduleStep: 'epoch',
-  batchSize: 128,
-  forgetBatchSize: 32,
-  augment: false,
-  studentMode: 'train',
+  ...loopDefaults({ epochs: 3, lr: 5e-4, batchSize: 128, forgetBatchSize: 32 }),
   msteps: 2,
   temperature: 4,
   gamma: 0.99,

@@ -23,6 +23,7 @@ import type {
   StepOutput,
   UnlearnMethod,
 } from '../types.js';
+import { loopDefaults } from '../types.js';
 
 export interface SrflOptions extends LoopOptions {
   /** Name prefixes of the parameters that train; everything else stays frozen. */
@@ -60,16 +61,14 @@ export interface SrflOptions extends LoopOptions {
  * What Lethe once tuned is a named variant, never the default: `srfl-tuned` (retain weight 3).
  */
 export const SRFL_DEFAULTS: Readonly<SrflOptions> = Object.freeze({
-  epochs: 1,
-  optimizer: 'sgd',
-  lr: 1e-3,
-  momentum: 0.9,
-  weightDecay: 5e-4,
-  schedule: 'cosine',
-  scheduleStep: 'batch',
-  batchSize: 128,
-  augment: false,
-  studentMode: 'eval',
+  ...loopDefaults({
+    epochs: 1,
+    lr: 1e-3,
+    schedule: 'cosine',
+    scheduleStep: 'batch',
+    batchSize: 128,
+    studentMode: 'eval',
+  }),
   trainable: ['layer1.', 'layer2.'],
   shifts: [-1, 1],
   perSample: false,

@@ -21,6 +21,7 @@ import {
   type Tensor,
 } from '../../tensor/index.js';
 import type { LoopOptions, MethodContext, MethodRun, UnlearnMethod } from '../types.js';
+import { loopDefaults } from '../types.js';
 import { checkRange, trainOnly } from './neggrad.js';
 
 export interface SsdOptions extends LoopOptions {
@@ -38,16 +39,7 @@ export interface SsdOptions extends LoopOptions {
  * batch-mean gradients, so it depends on it).
  */
 export const SSD_DEFAULTS: Readonly<SsdOptions> = Object.freeze({
-  epochs: 0,
-  optimizer: 'sgd',
-  lr: 0,
-  momentum: 0,
-  weightDecay: 0,
-  schedule: 'constant',
-  scheduleStep: 'epoch',
-  batchSize: 256,
-  augment: false,
-  studentMode: 'eval',
+  ...loopDefaults({ epochs: 0, lr: 0, momentum: 0, weightDecay: 0, studentMode: 'eval' }),
   alpha: 10,
   lambda: 1,
   trainable: [],

@@ -4,6 +4,7 @@
  */
 import { F } from '../../tensor/index.js';
 import type { LoopOptions, MethodContext, MethodRun, StepInput, UnlearnMethod } from '../types.js';
+import { loopDefaults } from '../types.js';
 
 export interface SupervisedOptions extends LoopOptions {
   labelSmoothing: number;
@@ -15,16 +16,14 @@ export interface SupervisedOptions extends LoopOptions {
  * ~0.92 test accuracy.
  */
 export const TRAIN_DEFAULTS: Readonly<SupervisedOptions> = Object.freeze({
-  epochs: 3,
-  optimizer: 'sgd',
-  lr: 0.1,
-  momentum: 0.9,
-  weightDecay: 5e-4,
-  schedule: 'cosine',
-  scheduleStep: 'batch',
-  batchSize: 128,
-  augment: true,
-  studentMode: 'train',
+  ...loopDefaults({
+    epochs: 3,
+    lr: 0.1,
+    schedule: 'cosine',
+    scheduleStep: 'batch',
+    batchSize: 128,
+    augment: true,
+  }),
   labelSmoothing: 0,
 });
 

@@ -39,6 +39,7 @@ test('salun: weights outside the saliency mask stay bit-identical under momentum
     params,
     new DataLoader(p.data.train, p.split.forget, { batchSize: 32 }),
     0.3,
+    'cpu',
   );
   const maskOf = new Map(
     copy.namedParameters().map(([name, t]) => [name, masks.get(t)!.data<'float32'>()]),
@@ -79,7 +80,7 @@ test('salun: the mask keeps the weights with the largest |Σ ∇(−CE)| over th
   copy.unfreeze();
   const params = copy.parameters();
   const loader = new DataLoader(p.data.train, p.split.forget, { batchSize: 25 });
-  const masks = saliencyMasks(copy, params, loader, 0.5);
+  const masks = saliencyMasks(copy, params, loader, 0.5, 'cpu');
   // backward() accumulates the batches' gradients: the sum the mask ranks.
   copy.eval();
   for (const batch of loader.epoch(0)) {
@@ -152,8 +153,14 @@ test('ssd: only weights with I_Df > α·I_D change, each by min(λ·I_D/I_Df, 1)
     copy,
     params,
     new DataLoader(p.data.train, p.split.forget, { batchSize: 64 }),
+    'cpu',
   );
-  const full = fisherDiagonal(copy, params, new DataLoader(p.data.train, null, { batchSize: 64 }));
+  const full = fisherDiagonal(
+    copy,
+    params,
+    new DataLoader(p.data.train, null, { batchSize: 64 }),
+    'cpu',
+  );
   const result = unlearnWith(ssd as AnyMethod, { alpha, lambda, batchSize: 64 } as never);
   const after = new Map(result.model.namedParameters().map(([n, t]) => [n, t.data<'float32'>()]));
   let dampened = 0;

@@ -258,11 +258,9 @@ export function runLoop<O extends LoopOptions>(input: LoopInput<O>): LoopResult 
     data,
     split,
     loaders,
-    device: compute.device,
     compute,
     numClasses: data.train.numClasses,
     rng: new Rng(deriveSeed(seed, `method:${method.id}`)),
-    seed,
     originalTrainLogits,
     originalPredictions,
   };

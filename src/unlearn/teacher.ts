@@ -14,7 +14,7 @@ export function teacherLogits(ctx: MethodContext, teacher: Module, batch: Tensor
   const cache = ctx.originalTrainLogits;
   if (cache) {
     const rows = gatherRows(cache, batch.indices, ctx.numClasses);
-    return tensor(rows, [batch.size, ctx.numClasses], { device: ctx.device });
+    return tensor(rows, [batch.size, ctx.numClasses], { device: ctx.compute.device });
   }
   return noGrad(() => teacher.forward(batch.x));
 }

@@ -98,17 +98,15 @@ export interface MethodContext {
   data: DatasetPair;
   split: Split;
   loaders: SplitLoaders;
-  device: string;
   /**
-   * The run's device, precision and memory format. The loop runs each step under its autocast and
-   * hands over batches in its memory format; models a method builds for itself (teachers) are
-   * put on it with `prepareModel` (as `frozenTeacher` does).
+   * The run's seed, device, precision and memory format. The loop runs each step under its
+   * autocast and hands over batches in its memory format; models a method builds for itself
+   * (teachers) are put on it with `prepareModel` (as `frozenTeacher` does).
    */
   compute: Compute;
   numClasses: number;
   /** Seeded generator for the method's own random choices. */
   rng: Rng;
-  seed: number;
   /**
    * The original model's eval-mode logits for every training example (`[trainSize, C]`), computed
    * once: a frozen teacher's outputs need no second forward pass when inputs are not augmented.

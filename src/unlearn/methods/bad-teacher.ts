@@ -109,7 +109,7 @@ export const badTeacher: UnlearnMethod<BadTeacherOptions> = {
         const sr = logits.narrow(0, nf, nr);
         const badLogits = noGrad(() => bad.forward(forget!.x));
         const goodLogits = teacherLogits(ctx, teacher, retain!);
-        const w = tensor(weights, [nr], { device: ctx.device });
+        const w = tensor(weights, [nr], { device: ctx.compute.device });
         const total = klPerExample(sf, badLogits, o.temperature)
           .sum()
           .add(klPerExample(sr, goodLogits, o.temperature).mul(w).sum());

@@ -71,7 +71,7 @@ export function randomLabelRun(
       const r = nr ? logits.narrow(0, nf, nr) : undefined;
       const terms: Tensor[] = [];
       if (f) {
-        const yRandom = randomOtherLabels(forget!.y, ctx.numClasses, ctx.rng, ctx.device);
+        const yRandom = randomOtherLabels(forget!.y, ctx.numClasses, ctx.rng, ctx.compute.device);
         terms.push(F.crossEntropy(f, yRandom, { reduction: 'sum' }).mul(o.forgetWeight));
       }
       if (r) terms.push(F.crossEntropy(r, retain!.y, { reduction: 'sum' }).mul(o.retainWeight));

@@ -58,7 +58,7 @@ export function saliencyMasks(
   params: Tensor[],
   loader: DataLoader,
   fraction: number,
-  device = 'cpu',
+  device: string,
 ): Map<Tensor, Tensor> {
   const wasTraining = model.training;
   model.eval();
@@ -117,7 +117,7 @@ export const salun: UnlearnMethod<SalunOptions> = {
       ctx.model.trainableParameters(),
       loader,
       o.maskFraction,
-      ctx.device,
+      ctx.compute.device,
     );
     const run = randomLabelRun(ctx, o, 'salun');
     return {

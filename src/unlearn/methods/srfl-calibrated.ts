@@ -278,7 +278,7 @@ export const srflCalibrated: UnlearnMethod<SrflCalibratedOptions> = {
         seen += forget.size;
         // The mask also carries the forgotten classes' own forget weight.
         const weights = maskValues.map((m, i) => (gone.has(labels[i]) ? m * classScale : m));
-        const mask = tensor(weights, [forget.size], { device: ctx.device });
+        const mask = tensor(weights, [forget.size], { device: ctx.compute.device });
         let forgetLoss: Tensor;
         if (o.target === 'rolled') {
           forgetLoss = maskedForgetLoss(student.forget, t.rolledForget, mask, o);
@@ -286,7 +286,7 @@ export const srflCalibrated: UnlearnMethod<SrflCalibratedOptions> = {
           const goal = loweredLogits(t.forget.data() as Float32Array, labels, tau, c);
           forgetLoss = maskedForgetLoss(
             student.forget,
-            tensor(goal, [forget.size, c], { device: ctx.device }),
+            tensor(goal, [forget.size, c], { device: ctx.compute.device }),
             mask,
             { ...o, cosineWeight: 0 },
           );
@@ -332,7 +332,7 @@ function heldOutStream(
   const loader = new DataLoader(ctx.data.test, kept, {
     batchSize,
     shuffle: true,
-    seed: deriveSeed(ctx.seed, 'held-out batches'),
+    seed: deriveSeed(ctx.compute.seed, 'held-out batches'),
   });
   let pass = 0;
   let batches = loader.epoch(pass)[Symbol.iterator]();
@@ -344,7 +344,7 @@ function heldOutStream(
         r = batches.next();
       }
       const b = r.value as Batch;
-      const x = toMemoryFormat(tensor(b.x, b.shape, { device: ctx.device }), ctx.compute);
+      const x = toMemoryFormat(tensor(b.x, b.shape, { device: ctx.compute.device }), ctx.compute);
       return {
         x,
         teacher: tensor(
@@ -354,7 +354,7 @@ function heldOutStream(
             c,
           ),
           [b.size, c],
-          { device: ctx.device },
+          { device: ctx.compute.device },
         ),
       };
     },

@@ -70,7 +70,7 @@ export const srflPublished: UnlearnMethod<SrflPublishedOptions> = {
     const teacher = frozenTeacher(ctx);
     ctx.model.setTrainable(o.trainable);
     const weights = o.classWeights
-      ? tensor(o.classWeights, [o.classWeights.length], { device: ctx.device })
+      ? tensor(o.classWeights, [o.classWeights.length], { device: ctx.compute.device })
       : null;
     return {
       step(input: StepInput): StepOutput {

@@ -53,7 +53,7 @@ export function fisherDiagonal(
   model: Module,
   params: Tensor[],
   loader: DataLoader,
-  device = 'cpu',
+  device: string,
 ): Tensor[] {
   let sums = params.map((p) => keep(noGrad(() => zerosLike(p))));
   let batches = 0;
@@ -123,13 +123,13 @@ export const ssd: UnlearnMethod<SsdOptions> = {
             model,
             params,
             new DataLoader(ctx.data.train, ctx.split.forget, { batchSize: o.batchSize }),
-            ctx.device,
+            ctx.compute.device,
           );
           full = fisherDiagonal(
             model,
             params,
             new DataLoader(ctx.data.train, null, { batchSize: o.batchSize }),
-            ctx.device,
+            ctx.compute.device,
           );
           params.forEach((p, i) => dampen(p, full[i], forget[i], o.alpha, o.lambda));
         } finally {

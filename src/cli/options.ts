@@ -89,6 +89,8 @@ export const COMMON_OPTIONS: OptionTable = {
 export interface Parsed {
   values: Record<string, string | boolean | string[] | number | undefined>;
   positionals: string[];
+  /** The arguments after the command's name, as given: what runs the same command again. */
+  argv: string[];
   /** The scenario named by `--scenario` (or the command's default one), loaded and validated. */
   scenario?: Scenario;
 }
@@ -170,7 +172,7 @@ export function parseCommand(command: string, argv: string[], table: OptionTable
   }
   if (!values.help)
     for (const [name, spec] of Object.entries(all)) checkValue(command, name, spec, values);
-  return { values, positionals: parsed.positionals, ...(scenario ? { scenario } : {}) };
+  return { values, positionals: parsed.positionals, argv, ...(scenario ? { scenario } : {}) };
 }
 
 /** Checks one parsed value against its spec (required, choices, numbers), converting numbers. */

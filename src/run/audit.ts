@@ -56,13 +56,14 @@ import {
 import { isCompleteRun, loadRunModel, readConfig, readMetrics, verifyRun } from './rundir.js';
 import { getData } from './datasets.js';
 import { checkOut } from './runs.js';
-import { computeOf, type ComputeSpec, type TrainSpec, type UnlearnSpec } from './spec.js';
+import type { Compute } from '../records/compute.js';
+import { computeOf, type TrainSpec, type UnlearnSpec } from './spec.js';
 import type { ScenarioRecord } from './scenarios.js';
 
 export type { Audit, AuditEntry } from '../records/audit.js';
 
 /** What an audit is asked to do. */
-export interface AuditInput extends ComputeSpec {
+export interface AuditInput extends Compute {
   /** The scenario's original recipe: its data spec is the pool; each shadow gets its own seed. */
   original: TrainSpec;
   /** Methods to audit (the retrain floor is always there). */

@@ -15,16 +15,18 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { LetheError, OptionError } from '../util/errors.js';
 import { ignoreEvents, type RunEventHandler } from './events.js';
 import type { Comparison, ComparisonEntry, JobFailure, RunMetrics } from '../records/metrics.js';
-import { checkReusable, failureOf, runJob, type Plan, type PlanJob } from './plan.js';
+import { checkReusable, failureOf, type Plan, type PlanJob } from './plan.js';
+import { runSerial } from './executors/serial.js';
 import { isCompleteRun, readConfig, readMetrics } from './rundir.js';
 import { evaluateRuns } from './evaluate-runs.js';
 import { checkOut } from './runs.js';
-import { computeOf, type ComputeSpec, type TrainSpec, type UnlearnSpec } from './spec.js';
+import type { Compute } from '../records/compute.js';
+import { computeOf, type TrainSpec, type UnlearnSpec } from './spec.js';
 import { getMethod, resolveOptions } from '../unlearn/registry.js';
 import type { ScenarioRecord } from './scenarios.js';
 import { checkForgetSpec } from '../data/split.js';
 
-export interface CompareInput extends ComputeSpec {
+export interface CompareInput extends Compute {
   /** Run directory of the trained original; default `<out>/original`, trained from `original`. */
   from?: string;
   /** The original to train (and cache) when there is no `from`. */
@@ -121,23 +123,16 @@ export async function compare(
   return runPlan(await planComparison(input), onEvent);
 }
 
-/** The serial executor: a plan's jobs in this process, one after another, then the collection. */
+/**
+ * A comparison's plan run by the serial executor ({@link runSerial}): its jobs in this process, one
+ * after another, then the collection. A run that fails is reported in the comparison and the rest
+ * still run; a mistake in what was asked, or a failed original, stops it.
+ */
 export async function runPlan(
   plan: Plan,
   onEvent: RunEventHandler = ignoreEvents,
 ): Promise<Comparison> {
-  const failures = new Map<number, JobFailure>();
-  for (let i = 0; i < plan.jobs.length; i++) {
-    try {
-      await runJob(plan, i, { onEvent });
-    } catch (error) {
-      // A mistake in what was asked (or a failed original) stops the comparison; a run that fails
-      // is reported in it and the rest still run.
-      if (error instanceof OptionError || plan.jobs[i].spec.kind === 'train') throw error;
-      failures.set(i, { job: plan.jobs[i].id, error: (error as Error).message });
-    }
-  }
-  return collect(plan, { failures, onEvent });
+  return runSerial(plan, { onEvent, aggregate: collect });
 }
 
 /** The numbers a comparison summarises, by dotted key. */

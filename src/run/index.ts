@@ -1,10 +1,11 @@
 /**
  * `lethe/run`: turning a request into finished runs. A {@link RunSpec} (checked once) becomes a
  * run directory (`trainRun`, `unlearnRun`); runs are evaluated against retrain oracles
- * (`evaluateRuns`); a comparison is a plan of jobs (`planComparison`) run here (`compare`), in
- * local processes (`runLocal`), as a Slurm array (`runSlurm`) or off a Redis queue (`runQueue`,
- * `runWorker`), and collected into its comparison files (`collect`). Progress comes as events
- * (`RunEvent`); nothing here prints.
+ * (`evaluateRuns`); a comparison is a plan of jobs (`planComparison`) run here (`compare`,
+ * `runSerial`), in local processes (`runLocal`), as a Slurm array (`runSlurm`) or off a Redis queue
+ * (`runQueue`, `runWorker`), and collected into its comparison files (`collect`). Each of those is
+ * an {@link Executor} in the registry `EXECUTORS`, which the CLI's `--executor` lists. Progress
+ * comes as events (`RunEvent`); nothing here prints.
  *
  * @example
  * ```ts
@@ -84,6 +85,16 @@ export {
   type CompareInput,
 } from './compare.js';
 export { demo, type DemoInput, type DemoResult } from './demo.js';
+export { DEFAULT_EXECUTOR, EXECUTORS, getExecutor } from './executors/index.js';
+export type {
+  Collector,
+  Executor,
+  ExecutorContext,
+  ExecutorOption,
+  ExecutorOutcome,
+  ExecutorValues,
+} from './executors/types.js';
+export { runSerial } from './executors/serial.js';
 export { runLocal, type LocalOptions } from './executors/local.js';
 export {
   runSlurm,
@@ -105,6 +116,7 @@ export { letheCommand, shellQuote } from './executors/command.js';
 export {
   DEFAULT_RETRIES,
   DEFAULT_STALL_MINUTES,
+  FOLLOW_OPTIONS,
   Watch,
   type FollowOptions,
 } from './executors/watch.js';

@@ -21,9 +21,6 @@ import type { RunConfig } from './rundir.js';
 import { runVersions } from './rundir.js';
 import type { ScenarioRecord } from './scenarios.js';
 
-/** A run's compute settings, resolved: the ground floor's one record. */
-export type ComputeSpec = Compute;
-
 /** Training an original model from scratch. */
 export interface TrainSpec extends Compute {
   kind: 'train';

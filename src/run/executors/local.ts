@@ -7,8 +7,9 @@ import { closeSync, openSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { ignoreEvents, type RunEventHandler } from '../events.js';
 import { collectPlan, type PlanResult } from '../plan-result.js';
-import { planProgress, type Plan } from '../plan.js';
+import { planProgress, writePlan, type Plan } from '../plan.js';
 import { letheCommand } from './command.js';
+import { numberValue, planDir, type Collector, type Executor } from './types.js';
 
 export interface LocalOptions {
   /** Processes at once. */
@@ -17,9 +18,6 @@ export interface LocalOptions {
   threads?: number;
   onEvent?: RunEventHandler;
 }
-
-/** The aggregation after the jobs: the comparison's by default, an audit's for an audit. */
-export type Collector<T> = (plan: Plan, options: { onEvent?: RunEventHandler }) => Promise<T>;
 
 /** Runs one `lethe job` process; resolves with its exit code. */
 function runProcess(plan: Plan, index: number, threads: number): Promise<number> {
@@ -69,3 +67,27 @@ export async function runLocal<T>(
   await Promise.all(Array.from({ length: k }, worker));
   return (aggregate ?? collectPlan)(plan, { onEvent });
 }
+
+export const localExecutor: Executor = {
+  name: 'local',
+  description: '--jobs processes',
+  options: {
+    jobs: {
+      type: 'string',
+      description: 'local: processes at once (threads divided between them)',
+      default: '2',
+      value: 'integer',
+      min: 1,
+      placeholder: 'k',
+    },
+  },
+  async run(plan, dir, { values, onEvent, aggregate }) {
+    const written = writePlan(planDir(plan, dir), plan);
+    const options = {
+      jobs: numberValue(values, 'jobs') ?? 2,
+      threads: numberValue(values, 'threads'),
+      onEvent,
+    };
+    return { result: await runLocal(written, options, aggregate ?? collectPlan) };
+  },
+};

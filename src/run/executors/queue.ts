@@ -6,21 +6,30 @@
  * ({@link runWorker}), on any machines that reach Redis and see the run directories, take jobs;
  * each job runs in a child process, so the worker keeps its lock on the job renewed. A worker
  * killed mid-job stops renewing it; after `lockSeconds` another worker's stalled-job check puts
- * the job back, and its run continues from its last checkpoint.
+ * the job back, and its run continues from its last checkpoint. BullMQ is loaded when a plan is
+ * queued or a worker starts, not with this module: the CLI lists this executor on every command.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FlowProducer, Job, Queue, Worker } from 'bullmq';
-import { LetheError } from '../../util/errors.js';
+import type { Job, Queue } from 'bullmq';
+import { LetheError, OptionError } from '../../util/errors.js';
 import { ignoreEvents, type RunEventHandler } from '../events.js';
 import type { EngineJobState } from '../events.js';
 import { readResult, resultFile, type PlanResult } from '../plan-result.js';
-import { planProgress, readPlan, readStatus, type Plan } from '../plan.js';
+import { planProgress, readPlan, readStatus, writePlan, type Plan } from '../plan.js';
 import { isCompleteRun } from '../rundir.js';
 import { letheCommand } from './command.js';
-import { DEFAULT_RETRIES, describeJob, Watch, type FollowOptions } from './watch.js';
+import { planDir, textValue, type Executor } from './types.js';
+import {
+  DEFAULT_RETRIES,
+  describeJob,
+  FOLLOW_OPTIONS,
+  followOptions,
+  Watch,
+  type FollowOptions,
+} from './watch.js';
 
 export const DEFAULT_QUEUE = 'lethe';
 const AGGREGATE = 'aggregate';
@@ -34,6 +43,9 @@ export interface QueueOptions extends FollowOptions {
   pollSeconds?: number;
   onEvent?: RunEventHandler;
 }
+
+/** BullMQ (and ioredis under it), loaded on first use. */
+const bullmq = (): Promise<typeof import('bullmq')> => import('bullmq');
 
 const connection = (url: string): { url: string; maxRetriesPerRequest: null } => ({
   url,
@@ -53,6 +65,7 @@ export interface QueuedPlan {
  * `allowPartial`, when the aggregation runs on the runs that finished and reports the failures.
  */
 export async function enqueuePlan(plan: Plan, o: QueueOptions): Promise<QueuedPlan> {
+  const { FlowProducer } = await bullmq();
   const flows = new FlowProducer({ connection: connection(o.redis) });
   try {
     const queueName = o.queue ?? DEFAULT_QUEUE;
@@ -87,8 +100,13 @@ function within<T>(work: Promise<T>, ms: number): Promise<T | null> {
 }
 
 /** A job as BullMQ holds it: its state, why it failed, which attempt, whether it stalled. */
-async function stateOf(queue: Queue, id: string, name: string): Promise<EngineJobState> {
-  const job = await Job.fromId(queue, id);
+async function stateOf(
+  jobs: typeof Job,
+  queue: Queue,
+  id: string,
+  name: string,
+): Promise<EngineJobState> {
+  const job = await jobs.fromId(queue, id);
   if (!job) return { id: name, engineId: id, state: 'missing' };
   const state = await job.getState();
   const stalled = job.stalledCounter > 0 ? `stalled ${job.stalledCounter}x` : '';
@@ -121,6 +139,7 @@ export async function runQueue(plan: Plan, o: QueueOptions): Promise<PlanResult>
     message: `queue: added ${plan.jobs.length} jobs and their aggregation (${ids.aggregate}) to '${name}' on ${o.redis}; start workers with: lethe worker --redis ${o.redis}`,
   });
   const resume = o.resume ? `; resume with: ${o.resume}` : '';
+  const { Job, Queue } = await bullmq();
   const queue = new Queue(name, { connection: connection(o.redis) });
   let redisError = '';
   // ioredis reconnects by itself; the follower only says why Redis does not answer.
@@ -136,8 +155,8 @@ export async function runQueue(plan: Plan, o: QueueOptions): Promise<PlanResult>
     for (;;) {
       const polled = await within(
         Promise.all([
-          ...plan.jobs.map((j, i) => stateOf(queue, ids.jobs[i], j.id)),
-          stateOf(queue, ids.aggregate, AGGREGATE),
+          ...plan.jobs.map((j, i) => stateOf(Job, queue, ids.jobs[i], j.id)),
+          stateOf(Job, queue, ids.aggregate, AGGREGATE),
           queue.getWorkersCount(),
         ]),
         10_000,
@@ -256,6 +275,7 @@ function runChild(
 export async function runWorker(o: WorkerOptions): Promise<void> {
   const onEvent = o.onEvent ?? ignoreEvents;
   const lockDuration = (o.lockSeconds ?? 30) * 1000;
+  const { Worker } = await bullmq();
   const worker = new Worker(
     o.queue ?? DEFAULT_QUEUE,
     async (job) => {
@@ -320,3 +340,30 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   await (o.until ?? new Promise<void>(() => {}));
   await worker.close();
 }
+
+export const queueExecutor: Executor = {
+  name: 'queue',
+  description: 'lethe worker processes off --redis',
+  options: {
+    redis: {
+      type: 'string',
+      description: 'queue: the Redis URL, e.g. redis://host:6379',
+      placeholder: 'url',
+    },
+    queue: {
+      type: 'string',
+      description: 'queue: the queue name',
+      default: DEFAULT_QUEUE,
+      placeholder: 'name',
+    },
+    ...FOLLOW_OPTIONS,
+  },
+  async run(plan, dir, { command, values, onEvent, resume }) {
+    const redis = textValue(values, 'redis');
+    if (!redis) throw new OptionError(`lethe ${command}: --executor queue needs --redis <url>`);
+    const written = writePlan(planDir(plan, dir), plan);
+    const queue = textValue(values, 'queue') ?? DEFAULT_QUEUE;
+    const follow = followOptions(values, resume);
+    return { result: await runQueue(written, { redis, queue, onEvent, ...follow }) };
+  },
+};

@@ -16,10 +16,18 @@ import { LetheError } from '../../util/errors.js';
 import { ignoreEvents, type RunEventHandler } from '../events.js';
 import { collectPlan, readResult, resultFile, type PlanResult } from '../plan-result.js';
 import type { EngineJobState } from '../events.js';
-import { planProgress, readStatus, type Plan } from '../plan.js';
+import { planProgress, readStatus, writePlan, type Plan } from '../plan.js';
 import { RUN_FILES } from '../rundir.js';
 import { letheCommand, shellQuote } from './command.js';
-import { DEFAULT_RETRIES, describeJob, Watch, type FollowOptions } from './watch.js';
+import { numberValue, planDir, textValue, type Executor } from './types.js';
+import {
+  DEFAULT_RETRIES,
+  describeJob,
+  FOLLOW_OPTIONS,
+  followOptions,
+  Watch,
+  type FollowOptions,
+} from './watch.js';
 
 export interface SlurmOptions {
   partition?: string;
@@ -407,3 +415,69 @@ function logOf(plan: Plan, id: string): string {
   const job = plan.jobs.find((j) => j.id === id);
   return job?.log ? ` (log: ${job.log})` : '';
 }
+
+export const slurmExecutor: Executor = {
+  name: 'slurm',
+  description: 'an sbatch array',
+  options: {
+    partition: { type: 'string', description: 'slurm: partition', placeholder: 'name' },
+    gpus: {
+      type: 'string',
+      description: 'slurm: GPUs per job',
+      value: 'integer',
+      min: 0,
+      placeholder: 'n',
+    },
+    cpus: {
+      type: 'string',
+      description: 'slurm: CPUs per job (its libtorch threads)',
+      value: 'integer',
+      min: 1,
+      placeholder: 'n',
+    },
+    mem: { type: 'string', description: 'slurm: memory per job, e.g. 8G', placeholder: 'size' },
+    time: {
+      type: 'string',
+      description: 'slurm: time limit per job, e.g. 2:00:00',
+      placeholder: 'limit',
+    },
+    throttle: {
+      type: 'string',
+      description: "slurm: at most this many jobs at once (the array's %)",
+      value: 'integer',
+      min: 1,
+      placeholder: 'n',
+    },
+    submit: {
+      type: 'boolean',
+      description:
+        'slurm: submit the array and the aggregation and follow them to the end (default: write the scripts and say how to submit them)',
+    },
+    ...FOLLOW_OPTIONS,
+  },
+  async run(plan, dir, { command, values, onEvent, resume }) {
+    const written = writePlan(planDir(plan, dir), plan);
+    const o: SlurmOptions = { onEvent };
+    for (const name of ['partition', 'mem', 'time'] as const) {
+      const v = textValue(values, name);
+      if (v) o[name] = v;
+    }
+    for (const name of ['gpus', 'cpus', 'throttle'] as const) {
+      const v = numberValue(values, name);
+      if (v !== undefined) o[name] = v;
+    }
+    if (values.submit === true)
+      return { result: await runSlurm(written, { ...o, ...followOptions(values, resume) }) };
+    const scripts = writeSlurmScripts(written, o);
+    return {
+      written,
+      next: [
+        `plan: ${join(written.dir!, 'plan.json')} (${written.jobs.length} jobs)`,
+        'submit with:',
+        `  id=$(sbatch --parsable ${scripts.array})`,
+        `  sbatch --dependency=afterok:$id --kill-on-invalid-dep=yes ${scripts.aggregate}`,
+        `(or add --submit to submit and follow them; if a job fails, lethe ${command} --collect ${written.dir})`,
+      ].join('\n'),
+    };
+  },
+};

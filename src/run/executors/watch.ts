@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { LetheError } from '../../util/errors.js';
 import type { EngineJobState, RunEventHandler } from '../events.js';
 import { planProgress, type Plan } from '../plan.js';
+import { numberValue, type ExecutorOption, type ExecutorValues } from './types.js';
 
 /** Minutes without progress after which a follower stops waiting, unless told otherwise. */
 export const DEFAULT_STALL_MINUTES = 60;
@@ -28,6 +29,41 @@ export interface FollowOptions {
   resume?: string;
   /** Seconds between the periodic lines while nothing changes (default 60). */
   reportSeconds?: number;
+}
+
+/** The options of the executors that follow an engine (`slurm --submit`, `queue`). */
+export const FOLLOW_OPTIONS: Record<string, ExecutorOption> = {
+  retries: {
+    type: 'string',
+    description: `slurm --submit, queue: run a job that failed or was cancelled again up to this many times (default ${DEFAULT_RETRIES})`,
+    value: 'integer',
+    min: 0,
+    placeholder: 'n',
+  },
+  'allow-partial': {
+    type: 'boolean',
+    description:
+      'slurm --submit, queue: when jobs failed for good, aggregate the runs that finished (default: stop, naming the failed jobs)',
+  },
+  'stall-timeout': {
+    type: 'string',
+    description: `slurm --submit, queue: stop waiting when no job changed state or wrote to its log for this many minutes (default ${DEFAULT_STALL_MINUTES}); rerunning the command resumes`,
+    value: 'number',
+    above: 0,
+    placeholder: 'minutes',
+  },
+};
+
+/** The bounds on following from {@link FOLLOW_OPTIONS}' values, and how to resume. */
+export function followOptions(values: ExecutorValues, resume: string): FollowOptions {
+  const retries = numberValue(values, 'retries');
+  const stallMinutes = numberValue(values, 'stall-timeout');
+  return {
+    ...(retries !== undefined ? { retries } : {}),
+    ...(stallMinutes !== undefined ? { stallMinutes } : {}),
+    allowPartial: values['allow-partial'] === true,
+    resume,
+  };
 }
 
 /** The newest modification time of the plan's job logs and state files: a job at work writes them. */

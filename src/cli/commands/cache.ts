@@ -1,7 +1,7 @@
 /** `lethe cache`: what the cache of finished runs holds, and clearing it. */
-import { cacheDir, clearCache, listCache, type CacheEntry } from '../run/cache.js';
-import { OptionError } from '../util/errors.js';
-import { numeric, type Command } from './options.js';
+import { cacheDir, clearCache, listCache, type CacheEntry } from '../../run/cache.js';
+import { OptionError } from '../../util/errors.js';
+import { numeric, type Command } from '../options.js';
 
 function size(bytes: number): string {
   return bytes >= 1e9
@@ -35,7 +35,7 @@ function madeBy(e: CacheEntry): string {
   ].join('; ');
 }
 
-export const cacheCommand: Command = {
+const command: Command = {
   usage: 'lethe cache [list] | lethe cache clear [--older-than <days>]',
   description: [
     'List the cache of finished runs (originals, oracles, baselines the demo and comparisons reuse)',
@@ -79,3 +79,5 @@ export const cacheCommand: Command = {
     );
   },
 };
+
+export default command;

@@ -6,13 +6,13 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { nativeStatus } from '../tensor/native.js';
-import type { Command } from './options.js';
+import { nativeStatus } from '../../tensor/native.js';
+import type { Command } from '../options.js';
 
-/** native/build.mjs of this Lethe (two levels above both `src/cli` and `dist/cli`). */
-const buildScript = fileURLToPath(new URL('../../native/build.mjs', import.meta.url));
+/** native/build.mjs of this Lethe (three levels above both `src/cli/commands` and `dist/cli/commands`). */
+const buildScript = fileURLToPath(new URL('../../../native/build.mjs', import.meta.url));
 
-export const setupCommand: Command = {
+const command: Command = {
   usage: 'lethe setup [--rebuild]',
   description: [
     "Build (or verify) Lethe's native addon against libtorch: finds libtorch ($LIBTORCH, else the",
@@ -54,3 +54,5 @@ export const setupCommand: Command = {
     console.log(`lethe setup: done; the native addon loads (${after.path}); ${after.versions}`);
   },
 };
+
+export default command;

@@ -2,9 +2,9 @@
  * `lethe serve [dir]`: the dashboard over a directory of runs (default `runs/`). Its option table
  * and action; the server is `startDashboard` in `src/serve/`.
  */
-import { DEFAULT_HOST, startDashboard } from '../serve/app.js';
-import { OptionError } from '../util/errors.js';
-import { numeric, text, type OptionTable, type Parsed } from './options.js';
+import { DEFAULT_HOST, startDashboard } from '../../serve/app.js';
+import { OptionError } from '../../util/errors.js';
+import { numeric, text, type Command, type OptionTable } from '../options.js';
 
 const OPTIONS: OptionTable = {
   port: {
@@ -28,7 +28,7 @@ const OPTIONS: OptionTable = {
   },
 };
 
-export const SERVE_COMMAND = {
+const command: Command = {
   usage: 'lethe serve [dir] [--port <n>] [--host <address> --token <secret>]',
   description:
     'A live dashboard over a directory of runs and comparisons (default runs/), read-only, on 127.0.0.1:\nthe runs and their states, a run training live, a comparison filling in, the forget set as pictures.',
@@ -38,7 +38,7 @@ export const SERVE_COMMAND = {
     'lethe serve /shared/cmp --port 9000',
     'lethe serve runs --host 0.0.0.0 --token "$(openssl rand -hex 16)"',
   ],
-  async run({ values, positionals }: Parsed): Promise<void> {
+  async run({ values, positionals }) {
     if (positionals.length > 1)
       throw new OptionError(
         `lethe serve: expected one directory but received ${positionals.length}`,
@@ -62,3 +62,5 @@ export const SERVE_COMMAND = {
     });
   },
 };
+
+export default command;

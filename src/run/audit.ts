@@ -60,8 +60,6 @@ import type { Compute } from '../records/compute.js';
 import { computeOf, type TrainSpec, type UnlearnSpec } from './spec.js';
 import type { ScenarioRecord } from './scenarios.js';
 
-export type { Audit, AuditEntry } from '../records/audit.js';
-
 /** What an audit is asked to do. */
 export interface AuditInput extends Compute {
   /** The scenario's original recipe: its data spec is the pool; each shadow gets its own seed. */

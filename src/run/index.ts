@@ -134,10 +134,9 @@ export {
   planAudit,
   readAudit,
   runAudit,
-  type Audit,
-  type AuditEntry,
   type AuditInput,
 } from './audit.js';
+export type { Audit, AuditEntry } from '../records/audit.js';
 export { renderAuditMarkdown } from '../report/audit-markdown.js';
 export {
   asAudit,

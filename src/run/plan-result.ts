@@ -5,7 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { collectAudit, type Audit } from './audit.js';
+import type { Audit } from '../records/audit.js';
+import { collectAudit } from './audit.js';
 import { collect } from './compare.js';
 import type { RunEventHandler } from './events.js';
 import type { Comparison, JobFailure } from '../records/metrics.js';

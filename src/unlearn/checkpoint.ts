@@ -14,7 +14,7 @@ import {
 } from '../optim/state.js';
 import type { History } from '../records/metrics.js';
 import { dispose, tensor, type Tensor } from '../tensor/index.js';
-import { FileFormatError } from '../util/errors.js';
+import { FileFormatError, OptionError } from '../util/errors.js';
 import { parseStrictJson } from '../util/json.js';
 import type { LoopState } from './loop.js';
 
@@ -210,4 +210,48 @@ function checkHistory(
 /** Frees a loaded state's tensors (its model's and its optimizer's). */
 export function disposeLoopState(state: LoopState): void {
   dispose([...state.model.values(), ...Object.values(state.optimizer.tensors)]);
+}
+
+/**
+ * Refuses a saved state a run cannot continue from: saved after an epoch this run does not have,
+ * with or without a schedule unlike it, or with optimizer state that does not fit its parameters.
+ */
+export function checkResumable(
+  state: LoopState,
+  epochs: number,
+  scheduled: boolean,
+  optimizer: { paramGroups: readonly { params: readonly Tensor[] }[] },
+): void {
+  if (!Number.isInteger(state.epoch) || state.epoch < 1 || state.epoch >= epochs) {
+    throw new OptionError(
+      `Expected a saved state after one of epochs 1..${epochs - 1} of this ${epochs}-epoch run but it was saved after epoch ${state.epoch}`,
+    );
+  }
+  if (scheduled !== (state.scheduler !== null)) {
+    throw new OptionError(
+      `The saved state ${state.scheduler ? 'has' : 'has no'} learning-rate schedule but this run ${scheduled ? 'has one' : 'has none'}`,
+    );
+  }
+  // Saved state that does not fit its parameter would broadcast, or fail mid-step.
+  const params = new Map<number, Tensor>();
+  state.optimizer.meta.paramGroups.forEach((g, i) =>
+    g.params.forEach((id, j) => {
+      const p = optimizer.paramGroups[i]?.params[j];
+      if (p) params.set(id, p);
+    }),
+  );
+  for (const [name, t] of Object.entries(state.optimizer.tensors)) {
+    const id = Number(/^state\.(\d+)\./.exec(name)?.[1]);
+    const p = params.get(id);
+    if (p === undefined) {
+      throw new OptionError(
+        `The saved optimizer state '${name}' is for parameter ${id}, which this run's optimizer does not have`,
+      );
+    }
+    if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
+      throw new OptionError(
+        `The saved optimizer state '${name}' has shape [${t.shape.join(', ')}] but parameter ${id} has shape [${p.shape.join(', ')}]`,
+      );
+    }
+  }
 }

@@ -41,6 +41,7 @@ import type { EpochRecord, History, StepRecord } from '../records/metrics.js';
 import { manualSeed, tidy, dispose, type Tensor } from '../tensor/index.js';
 import { OptionError } from '../util/errors.js';
 import { deriveSeed, Rng } from '../util/rng.js';
+import { checkResumable } from './checkpoint.js';
 import type {
   EventHandler,
   MethodRun,
@@ -439,47 +440,6 @@ function predictOriginal(
     return predictSets(copy, data, split, compute);
   } finally {
     copy.dispose();
-  }
-}
-
-/** Refuses a saved state this run cannot continue from. */
-function checkResumable(
-  state: LoopState,
-  epochs: number,
-  scheduled: boolean,
-  optimizer: AnyOptimizer,
-): void {
-  if (!Number.isInteger(state.epoch) || state.epoch < 1 || state.epoch >= epochs) {
-    throw new OptionError(
-      `Expected a saved state after one of epochs 1..${epochs - 1} of this ${epochs}-epoch run but it was saved after epoch ${state.epoch}`,
-    );
-  }
-  if (scheduled !== (state.scheduler !== null)) {
-    throw new OptionError(
-      `The saved state ${state.scheduler ? 'has' : 'has no'} learning-rate schedule but this run ${scheduled ? 'has one' : 'has none'}`,
-    );
-  }
-  // Saved state that does not fit its parameter would broadcast, or fail mid-step.
-  const params = new Map<number, Tensor>();
-  state.optimizer.meta.paramGroups.forEach((g, i) =>
-    g.params.forEach((id, j) => {
-      const p = optimizer.paramGroups[i]?.params[j];
-      if (p) params.set(id, p);
-    }),
-  );
-  for (const [name, t] of Object.entries(state.optimizer.tensors)) {
-    const id = Number(/^state\.(\d+)\./.exec(name)?.[1]);
-    const p = params.get(id);
-    if (p === undefined) {
-      throw new OptionError(
-        `The saved optimizer state '${name}' is for parameter ${id}, which this run's optimizer does not have`,
-      );
-    }
-    if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
-      throw new OptionError(
-        `The saved optimizer state '${name}' has shape [${t.shape.join(', ')}] but parameter ${id} has shape [${p.shape.join(', ')}]`,
-      );
-    }
   }
 }
 

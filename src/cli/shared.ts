@@ -173,6 +173,7 @@ export async function executePlan(
     values,
     onEvent,
     resume: ['lethe', command, ...parsed.argv].map(shellQuote).join(' '),
+    executors: EXECUTORS.map((e) => e.name),
     ...how,
   });
   if ('result' in outcome) return outcome.result;

@@ -13,10 +13,9 @@ import { judge } from '../eval/verdict.js';
 import { renderComparisonMarkdown, renderComparisonReport, writeReport } from '../report/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { LetheError, OptionError } from '../util/errors.js';
-import { ignoreEvents, type RunEventHandler } from './events.js';
+import { type RunEventHandler } from './events.js';
 import type { Comparison, ComparisonEntry, JobFailure, RunMetrics } from '../records/metrics.js';
 import { checkReusable, failureOf, type Plan, type PlanJob } from './plan.js';
-import { runSerial } from './executors/serial.js';
 import { isCompleteRun, readConfig, readMetrics } from './rundir.js';
 import { evaluateRuns } from './evaluate-runs.js';
 import { checkOut } from './runs.js';
@@ -113,26 +112,6 @@ export async function planComparison(input: CompareInput): Promise<Plan> {
     jobs,
     aggregate: { needs: jobs.map((j) => j.id) },
   };
-}
-
-/** Runs a comparison in this process, one job after another, then collects it. */
-export async function compare(
-  input: CompareInput,
-  onEvent: RunEventHandler = ignoreEvents,
-): Promise<Comparison> {
-  return runPlan(await planComparison(input), onEvent);
-}
-
-/**
- * A comparison's plan run by the serial executor ({@link runSerial}): its jobs in this process, one
- * after another, then the collection. A run that fails is reported in the comparison and the rest
- * still run; a mistake in what was asked, or a failed original, stops it.
- */
-export async function runPlan(
-  plan: Plan,
-  onEvent: RunEventHandler = ignoreEvents,
-): Promise<Comparison> {
-  return runSerial(plan, { onEvent, aggregate: collect });
 }
 
 /** The numbers a comparison summarises, by dotted key. */

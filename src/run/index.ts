@@ -77,8 +77,6 @@ export {
 } from './plan.js';
 export {
   collect,
-  compare,
-  runPlan,
   flattenMetrics,
   planComparison,
   summarise,
@@ -94,7 +92,7 @@ export type {
   ExecutorOutcome,
   ExecutorValues,
 } from './executors/types.js';
-export { runSerial } from './executors/serial.js';
+export { compare, runPlan, runSerial } from './executors/serial.js';
 export { runLocal, type LocalOptions } from './executors/local.js';
 export {
   runSlurm,

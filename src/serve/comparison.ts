@@ -3,14 +3,14 @@
  * table over the runs finished so far (the comparison's own table once it is collected), and the
  * verdict against the retrain oracle once it is complete.
  */
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { entryVerdict, summarise } from '../run/compare.js';
 import type { Comparison, ComparisonEntry, JobFailure, RunMetrics } from '../records/metrics.js';
 import { RUN_FILES } from '../run/rundir.js';
 import { OUTCOME_WORDS } from '../eval/verdict.js';
-import type { ComparisonContext, Scanner } from './scan.js';
-import { isObject } from '../util/json.js';
-import type { ComparisonSummary, JobView, RunSummary, ServedIndex } from './views.js';
+import type { Scanner } from './scan.js';
+import { comparisonJobs } from './jobs.js';
+import type { ComparisonSummary, JobView, ServedIndex } from './views.js';
 
 export interface ComparisonDetail {
   summary: ComparisonSummary;
@@ -32,7 +32,7 @@ export function comparisonDetail(
   const summary = index.comparisons.find((c) => c.path === rel);
   if (!summary) return null;
   const ctx = scanner.comparisonContext(rel);
-  const jobs = comparisonJobs(scanner, ctx, index.runs);
+  const jobs = comparisonJobs(ctx, index.runs, (i) => scanner.jobStatus(rel, i));
   const metricsOf = (path: string): RunMetrics | null => {
     try {
       return scanner.readJson(join(path, RUN_FILES.metrics)) as RunMetrics;
@@ -97,56 +97,4 @@ export function comparisonDetail(
     }
   }
   return { summary, jobs, table, complete, failed, verdict };
-}
-
-/** The jobs of a comparison with their states: from its plan, else from its run directories. */
-export function comparisonJobs(
-  scanner: Scanner,
-  ctx: ComparisonContext,
-  runs: RunSummary[],
-): JobView[] {
-  const mine = runs.filter((r) => r.comparison === ctx.path);
-  const runAt = new Map(mine.map((r) => [r.path, r]));
-  if (ctx.plan) {
-    return ctx.plan.jobs.map((j, i) => {
-      const within = typeof j.out === 'string' ? relative(ctx.plan!.out, j.out) : '..';
-      const path = within.startsWith('..')
-        ? null
-        : [ctx.path, ...within.split(/[\\/]/)].filter(Boolean).join('/');
-      const run = path ? runAt.get(path) : undefined;
-      const status = scanner.jobStatus(ctx.path, i);
-      const spec = isObject(j.spec) ? j.spec : {};
-      const method =
-        spec.kind === 'train' ? 'original' : typeof spec.method === 'string' ? spec.method : '?';
-      const state: JobView['state'] = run
-        ? run.state
-        : status?.state === 'failed'
-          ? 'failed'
-          : status?.state === 'running'
-            ? 'running'
-            : 'waiting';
-      return {
-        id: typeof j.id === 'string' ? j.id : `job ${i}`,
-        index: i,
-        path,
-        method,
-        seed: spec.kind === 'train' ? null : typeof spec.seed === 'number' ? spec.seed : null,
-        state,
-        ...(state === 'failed' ? { error: run?.reason ?? status?.error ?? 'failed' } : {}),
-        ...(status?.host ? { host: status.host } : {}),
-      };
-    });
-  }
-  return mine.map((r) => {
-    const m = /(?:^|\/)seed-(\d+)$/.exec(r.path);
-    return {
-      id: relative(ctx.path, r.path),
-      index: null,
-      path: r.path,
-      method: r.command === 'train' ? 'original' : (r.method ?? '?'),
-      seed: m ? Number(m[1]) : null,
-      state: r.state,
-      ...(r.reason ? { error: r.reason } : {}),
-    };
-  });
 }

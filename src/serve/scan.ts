@@ -14,7 +14,12 @@ import { readRunManifest, RUN_FILES, type RunConfig } from '../run/rundir.js';
 import { progressOf } from './progress.js';
 import type { AuditSummary, ComparisonSummary, RunSummary, ServedIndex } from './views.js';
 import type { ServedRoot } from './root.js';
-import { comparisonJobs } from './comparison.js';
+import {
+  comparisonJobs,
+  type ComparisonContext,
+  type JobStatusShape,
+  type PlanJobShape,
+} from './jobs.js';
 import { isObject } from '../util/json.js';
 
 /** A run with nothing written (events, checkpoint) for this long is no longer running. */
@@ -354,7 +359,7 @@ export class Scanner {
   }
 
   comparisonSummary(ctx: ComparisonContext, runs: RunSummary[]): ComparisonSummary {
-    const jobs = comparisonJobs(this, ctx, runs);
+    const jobs = comparisonJobs(ctx, runs, (i) => this.jobStatus(ctx.path, i));
     const count = (s: string): number => jobs.filter((j) => j.state === s).length;
     const base: ComparisonSummary = {
       kind: 'comparison',
@@ -426,30 +431,6 @@ export class Scanner {
       return { ...base, state: 'unreadable', reason: (error as Error).message };
     }
   }
-}
-
-export interface PlanJobShape {
-  id?: unknown;
-  out?: unknown;
-  spec?: unknown;
-}
-export interface PlanShape {
-  jobs: PlanJobShape[];
-  out: string;
-  forget?: string;
-}
-export interface JobStatusShape {
-  state: string;
-  error?: string;
-  host?: string;
-}
-
-export interface ComparisonContext {
-  path: string;
-  executor: string;
-  plan: PlanShape | null;
-  reason?: string;
-  jobState(runRel: string): JobStatusShape | null;
 }
 
 function hashFile(path: string): Promise<string> {

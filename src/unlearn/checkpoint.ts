@@ -16,7 +16,27 @@ import type { History } from '../records/metrics.js';
 import { dispose, tensor, type Tensor } from '../tensor/index.js';
 import { FileFormatError, OptionError } from '../util/errors.js';
 import { parseStrictJson } from '../util/json.js';
-import type { LoopState } from './loop.js';
+import type { GradScalerState, SerializedOptimizerState } from '../optim/index.js';
+
+/** Where a run stands after a finished epoch: everything its remaining epochs depend on. */
+export interface LoopState {
+  /** The last finished epoch (1-based). */
+  epoch: number;
+  /** Optimizer steps taken so far. */
+  step: number;
+  /** Training time so far (the run's `seconds`). */
+  seconds: number;
+  history: History;
+  /** The method's generator (`ctx.rng`), e.g. for random labels and sRFL's shifts. */
+  rng: number[];
+  /** The model's state dict (parameters and batch-norm statistics). */
+  model: Map<string, Tensor>;
+  optimizer: SerializedOptimizerState;
+  /** The learning-rate schedule's state; null for a constant rate. */
+  scheduler: Record<string, unknown> | null;
+  /** The loss scaler's state (`fp16-mixed` runs only). */
+  scaler?: GradScalerState;
+}
 
 const RESUME_FORMAT = 'lethe-resume/1';
 

@@ -28,11 +28,9 @@ import type { Module } from '../nn/module.js';
 import {
   CosineAnnealingLR,
   createOptimizer,
-  type GradScalerState,
   type Adam,
   type AdamW,
   type Scheduler,
-  type SerializedOptimizerState,
   type SGD,
 } from '../optim/index.js';
 
@@ -41,7 +39,9 @@ import type { EpochRecord, History, StepRecord } from '../records/metrics.js';
 import { manualSeed, tidy, dispose, type Tensor } from '../tensor/index.js';
 import { OptionError } from '../util/errors.js';
 import { deriveSeed, Rng } from '../util/rng.js';
-import { checkResumable } from './checkpoint.js';
+import { checkResumable, type LoopState } from './checkpoint.js';
+
+export type { LoopState };
 import type {
   EventHandler,
   MethodRun,
@@ -83,26 +83,6 @@ export interface LoopInput<O extends LoopOptions> {
    * uninterrupted run on the same device. The caller keeps the tensors (they are copied).
    */
   resume?: LoopState;
-}
-
-/** Where a run stands after a finished epoch: everything its remaining epochs depend on. */
-export interface LoopState {
-  /** The last finished epoch (1-based). */
-  epoch: number;
-  /** Optimizer steps taken so far. */
-  step: number;
-  /** Training time so far (the run's `seconds`). */
-  seconds: number;
-  history: History;
-  /** The method's generator (`ctx.rng`), e.g. for random labels and sRFL's shifts. */
-  rng: number[];
-  /** The model's state dict (parameters and batch-norm statistics). */
-  model: Map<string, Tensor>;
-  optimizer: SerializedOptimizerState;
-  /** The learning-rate schedule's state; null for a constant rate. */
-  scheduler: Record<string, unknown> | null;
-  /** The loss scaler's state (`fp16-mixed` runs only). */
-  scaler?: GradScalerState;
 }
 
 export interface LoopResult {

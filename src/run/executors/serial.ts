@@ -9,6 +9,8 @@ import { OptionError } from '../../util/errors.js';
 import { ignoreEvents, type RunEventHandler } from '../events.js';
 import { collectPlan, type PlanResult } from '../plan-result.js';
 import { runJob, writePlan, type Plan } from '../plan.js';
+import { collect, planComparison, type CompareInput } from '../compare.js';
+import type { Comparison } from '../../records/metrics.js';
 import { planDir, type Collector, type Executor } from './types.js';
 
 /** Whether every other job of the plan needs job `i`: without it nothing else can run. */
@@ -44,15 +46,13 @@ export const serialExecutor: Executor = {
   name: 'serial',
   description: 'here',
   options: {},
-  async run(plan, dir, { command, onEvent, aggregate, keepPlan }) {
+  async run(plan, dir, { command, onEvent, aggregate, keepPlan, executors }) {
     if (dir === undefined) {
       const here = keepPlan ? writePlan(planDir(plan, undefined), plan) : plan;
       return { result: await runSerial(here, { onEvent, aggregate }) };
     }
     const written = writePlan(dir, plan);
-    // The registry lists this executor: read when it runs, not when this module loads.
-    const { EXECUTORS } = await import('./index.js');
-    const elsewhere = EXECUTORS.filter((e) => e !== serialExecutor).map((e) => e.name);
+    const elsewhere = executors.filter((name) => name !== serialExecutor.name);
     return {
       written,
       next: [
@@ -64,3 +64,23 @@ export const serialExecutor: Executor = {
     };
   },
 };
+
+/** Runs a comparison in this process, one job after another, then collects it. */
+export async function compare(
+  input: CompareInput,
+  onEvent: RunEventHandler = ignoreEvents,
+): Promise<Comparison> {
+  return runPlan(await planComparison(input), onEvent);
+}
+
+/**
+ * A comparison's plan run by the serial executor ({@link runSerial}): its jobs in this process, one
+ * after another, then the collection. A run that fails is reported in the comparison and the rest
+ * still run; a mistake in what was asked, or a failed original, stops it.
+ */
+export async function runPlan(
+  plan: Plan,
+  onEvent: RunEventHandler = ignoreEvents,
+): Promise<Comparison> {
+  return runSerial(plan, { onEvent, aggregate: collect });
+}

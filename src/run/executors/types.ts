@@ -59,6 +59,8 @@ export interface ExecutorContext {
   onEvent: RunEventHandler;
   /** The shell command that runs the same again (it resumes), for the messages that stop it. */
   resume: string;
+  /** The names of the registered executors, for the lines that say how to go on. */
+  executors: readonly string[];
   /** The aggregation after the jobs (default: the plan's own). */
   aggregate?: Collector;
   /**

@@ -1,7 +1,7 @@
 // The cache of finished runs reuses a run only when everything that made it is the same, and
 // says what differed when it does not (issue 22).
 import assert from 'node:assert/strict';
-import { identityKey, identityOf, runIdentity } from '../src/run/identity.js';
+import { identityDifferences, identityKey, identityOf, runIdentity } from '../src/run/identity.js';
 import { resolveCompute } from '../src/records/compute.js';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -116,4 +116,40 @@ test('a run recorded before Lethe recorded its source digest matches no code', (
     [p.precision, p.memoryFormat, p.device, p.source, p.libtorch],
     ['fp32', 'unknown', 'cuda', 'unknown', '2.1.0'],
   );
+});
+
+test('one rule for "same run?": the forget set\'s digest, the original and the code are part of a run\'s identity', () => {
+  const config = {
+    command: 'unlearn' as const,
+    method: 'finetune',
+    data: 'fashion-mnist',
+    model: 'resnet20',
+    modelOptions: { inChannels: 1, numClasses: 10 },
+    forget: `indices:${join(root, 'forget.json')}`,
+    seed: 0,
+    device: 'cpu',
+    precision: 'fp32' as const,
+    memoryFormat: 'channelsLast' as const,
+    threads: 2,
+    options: { epochs: 1 },
+    createdAt: '2026-01-01T00:00:00Z',
+    versions: { lethe: '0.1.0', source: 'sha256:a', libtorch: '2.1.0', node: '20' },
+  };
+  const a = identityOf(config, 'sha256:1', '0123456789abcdef');
+  assert.deepEqual(identityDifferences(a, identityOf(config, 'sha256:1', '0123456789abcdef')), []);
+  // The same spec over an edited indices file, another original, other code: three other runs.
+  assert.deepEqual(identityDifferences(identityOf(config, 'sha256:2', '0123456789abcdef'), a), [
+    'forgetDigest "sha256:2" (wanted "sha256:1")',
+  ]);
+  assert.deepEqual(identityDifferences(identityOf(config, 'sha256:1', 'fedcba9876543210'), a), [
+    'original "fedcba9876543210" (wanted "0123456789abcdef")',
+  ]);
+  const later = { ...config, versions: { ...config.versions, source: 'sha256:b' } };
+  assert.deepEqual(identityDifferences(identityOf(later, 'sha256:1', '0123456789abcdef'), a), [
+    'source "sha256:b" (wanted "sha256:a")',
+  ]);
+  // Other threads, another day: the same run, under the same key.
+  const again = { ...config, threads: 8, createdAt: '2026-02-02T00:00:00Z' };
+  assert.equal(identityKey(identityOf(again, 'sha256:1', '0123456789abcdef')), identityKey(a));
+  assert.notEqual(identityKey(identityOf(config, 'sha256:2', '0123456789abcdef')), identityKey(a));
 });

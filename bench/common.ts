@@ -8,7 +8,7 @@ import {
   PRECISIONS,
   type ModelMemoryFormat,
   type Precision,
-} from '../src/models/precision.js';
+} from '../src/records/compute.js';
 import { cuda, getNumThreads } from '../src/tensor/index.js';
 
 /** Median wall time (ms) of `fn` over `repeats` runs after `warmup` runs. */

@@ -10,12 +10,8 @@
  * `REPEATS` (10) after `WARMUP` (20) untimed runs, for both engines.
  */
 import { resnet20 } from '../src/models/index.js';
-import {
-  prepareModel,
-  resolveCompute,
-  toMemoryFormat,
-  withPrecision,
-} from '../src/models/precision.js';
+import { prepareModel, toMemoryFormat, withPrecision } from '../src/models/precision.js';
+import { resolveCompute } from '../src/records/compute.js';
 import { GradScaler, SGD } from '../src/optim/index.js';
 import { F, keep, manualSeed, noGrad, ones, randint, randn, tidy } from '../src/tensor/index.js';
 import {

@@ -13,10 +13,15 @@ export {
   saveCheckpoint,
   predict,
   predictSets,
-  resolveCompute,
-  type Precision,
-  type ModelMemoryFormat,
 } from './models/index.js';
+export {
+  COMPUTE_DEFAULTS,
+  resolveCompute,
+  type Compute,
+  type ComputeSettings,
+  type ModelMemoryFormat,
+  type Precision,
+} from './records/compute.js';
 export { GradScaler } from './optim/index.js';
 export {
   loadDataset,

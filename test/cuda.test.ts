@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DatasetPair } from '../src/data/dataset.js';
 import { makeSplit } from '../src/data/index.js';
-import { resolveCompute, type ModelMemoryFormat, type Precision } from '../src/models/precision.js';
+import { resolveCompute, type ModelMemoryFormat, type Precision } from '../src/records/compute.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/nn/safetensors.js';
 import { GradScaler, SGD } from '../src/optim/index.js';
 import {

@@ -4,14 +4,12 @@
  *     node --import tsx scripts/opprof/lethe-step.ts bf16-mixed channelsLast [steps]
  */
 import { resnet20 } from '../../src/models/index.js';
+import { prepareModel, toMemoryFormat, withPrecision } from '../../src/models/precision.js';
 import {
-  prepareModel,
   resolveCompute,
-  toMemoryFormat,
-  withPrecision,
   type ModelMemoryFormat,
   type Precision,
-} from '../../src/models/precision.js';
+} from '../../src/records/compute.js';
 import { SGD } from '../../src/optim/index.js';
 import { F, keep, manualSeed, noGrad, randint, randn, tidy } from '../../src/tensor/index.js';
 

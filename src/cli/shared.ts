@@ -4,7 +4,7 @@
  * executor `--executor` names.
  */
 import { DATASET_NAMES } from '../data/registry.js';
-import type { ModelMemoryFormat } from '../models/precision.js';
+import type { ModelMemoryFormat } from '../records/compute.js';
 import { DEFAULT_EXECUTOR, EXECUTORS, getExecutor } from '../run/executors/index.js';
 import { shellQuote } from '../run/executors/command.js';
 import type { Collector } from '../run/executors/types.js';

@@ -15,18 +15,6 @@ import { GradScaler, type GradScalerState, type ScalableOptimizer } from '../opt
 import type { Compute } from '../records/compute.js';
 import { autocast, type Tensor } from '../tensor/index.js';
 
-export {
-  COMPUTE_DEFAULTS,
-  MEMORY_FORMATS,
-  PRECISIONS,
-  defaultMemoryFormat,
-  resolveCompute,
-  type Compute,
-  type ComputeSettings,
-  type ModelMemoryFormat,
-  type Precision,
-} from '../records/compute.js';
-
 /** Where and how a model computes: the part of a {@link Compute} that models and tensors use. */
 export type Placement = Pick<Compute, 'device' | 'precision' | 'memoryFormat'>;
 

@@ -5,6 +5,7 @@
  * state an optimizer keeps is declared by the optimizer itself (`SGD.stateKeys`,
  * `Adam.stateKeys`, `AdamW.stateKeys`).
  */
+import { isObject } from '../util/json.js';
 import type { Tensor } from '../tensor/index.js';
 import { Adam } from './adam.js';
 import { AdamW } from './adamw.js';
@@ -32,10 +33,6 @@ const OPTIMIZERS: { stateKeys(group: Record<string, unknown>): string[] | null }
   AdamW,
   SGD,
 ];
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** A learning-rate scheduler's saved state: null (a constant rate) or its counters and rates. */
 export function checkSchedulerState(v: unknown, bad: BadField): Record<string, unknown> | null {

@@ -7,6 +7,7 @@
  * finished run into a comparison all compare identities with {@link identityDifferences}; the
  * cache files a run under its {@link identityKey}.
  */
+import { isObject } from '../util/json.js';
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { ModelMemoryFormat } from '../records/compute.js';
@@ -95,11 +96,11 @@ export function identityDifferences(had: RunIdentity, want: RunIdentity): string
 }
 
 /** Each difference between two records, key by key, recursively. */
-export function differences(had: Record<string, unknown>, want: Record<string, unknown>): string[] {
+function differences(had: Record<string, unknown>, want: Record<string, unknown>): string[] {
   const out: string[] = [];
   const diff = (path: string, a: unknown, b: unknown): void => {
     if (isDeepStrictEqual(a, b)) return;
-    if (isPlainObject(a) && isPlainObject(b)) {
+    if (isObject(a) && isObject(b)) {
       for (const key of new Set([...Object.keys(a), ...Object.keys(b)]))
         diff(`${path}.${key}`, a[key], b[key]);
     } else {
@@ -109,8 +110,4 @@ export function differences(had: Record<string, unknown>, want: Record<string, u
   for (const key of new Set([...Object.keys(had), ...Object.keys(want)]))
     diff(key, had[key], want[key]);
   return out;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

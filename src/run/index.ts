@@ -54,14 +54,7 @@ export {
   listCache,
   type CacheEntry,
 } from './cache.js';
-export {
-  differences,
-  digestOf,
-  identityDifferences,
-  identityKey,
-  identityOf,
-  runIdentity,
-} from './identity.js';
+export { digestOf, identityDifferences, identityKey, identityOf, runIdentity } from './identity.js';
 export {
   PLAN_FILE,
   checkReusable,

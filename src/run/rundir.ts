@@ -40,7 +40,7 @@ import type { SetPredictions } from '../models/predict.js';
 import { encodePredictions, loadPredictions, savePredictions } from '../models/predictions-file.js';
 import { versions } from '../tensor/index.js';
 import { FileFormatError } from '../util/errors.js';
-import { parseStrictJson } from '../util/json.js';
+import { parseStrictJson, isObject } from '../util/json.js';
 import { letheVersion, sourceDigest } from '../util/version.js';
 import type { RunMetrics } from '../records/metrics.js';
 import type { RunConfig, RunModelOptions, RunScenario } from '../records/run.js';
@@ -401,10 +401,6 @@ export function loadRunPredictions(dir: string): SetPredictions | null {
   const path = join(dir, RUN_FILES.predictions);
   if (!existsSync(path)) return null;
   return loadPredictions(path);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Removes a run directory's checkpoint (a finished run needs none). */

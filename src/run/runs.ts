@@ -103,28 +103,21 @@ function loopEvents(label: string, onEvent: RunEventHandler = ignoreEvents): Eve
   return (event) => onEvent({ type: 'loop', label, event });
 }
 
-/** What a training run settles from its spec and data: the model's options and the recipe. */
-export function trainResolved(
-  spec: TrainSpec,
-  data: DatasetPair,
-): { modelOptions: ModelOptions; options: Record<string, unknown> } {
-  return {
-    modelOptions: {
-      inChannels: data.train.shape[0],
-      numClasses: data.train.numClasses,
-      ...(spec.cifarStem ? { cifar: true } : {}),
-    },
-    options: resolveOptions(getMethod('retrain'), spec.options) as unknown as Record<
-      string,
-      unknown
-    >,
-  };
-}
-
-/** What a training run settles before it starts: its data and {@link Resolved}. */
+/**
+ * What a training run settles before it starts: its data and {@link Resolved} (the model's
+ * options from the data set's shape, the recipe over the training defaults, nothing to forget).
+ */
 async function settleTrain(spec: TrainSpec): Promise<{ data: DatasetPair; resolved: Resolved }> {
   const data = await getData(spec.data);
-  const { modelOptions, options } = trainResolved(spec, data);
+  const modelOptions: ModelOptions = {
+    inChannels: data.train.shape[0],
+    numClasses: data.train.numClasses,
+    ...(spec.cifarStem ? { cifar: true } : {}),
+  };
+  const options = resolveOptions(getMethod('retrain'), spec.options) as unknown as Record<
+    string,
+    unknown
+  >;
   const resolved = {
     data: spec.data,
     model: spec.model,

@@ -12,7 +12,7 @@ import { checkForgetSpec } from '../data/split.js';
 import { modelNames } from '../models/registry.js';
 import { getMethod, resolveOptions } from '../unlearn/registry.js';
 import { FileFormatError, OptionError } from '../util/errors.js';
-import { JsonSyntaxError, parseStrictJson } from '../util/json.js';
+import { JsonSyntaxError, parseStrictJson, isObject } from '../util/json.js';
 
 /** The memorization an original must reach for a scenario's story to hold. */
 export interface MemorizationTarget {
@@ -108,7 +108,7 @@ export function validateScenario(value: unknown, file: string): Scenario {
   const fail = (message: string): never => {
     throw new FileFormatError(file, message);
   };
-  if (!isRecord(value)) return fail('expected a JSON object');
+  if (!isObject(value)) return fail('expected a JSON object');
   for (const key of Object.keys(value)) {
     if (!KEYS.has(key)) fail(`unknown key '${key}'; expected ${[...KEYS].join(', ')}`);
   }
@@ -137,7 +137,7 @@ export function validateScenario(value: unknown, file: string): Scenario {
   if (value.modelOptions !== undefined) {
     const m = value.modelOptions;
     if (
-      !isRecord(m) ||
+      !isObject(m) ||
       Object.keys(m).some((k) => k !== 'cifar') ||
       (m.cifar !== undefined && typeof m.cifar !== 'boolean')
     )
@@ -145,7 +145,7 @@ export function validateScenario(value: unknown, file: string): Scenario {
     modelOptions = { ...(m as { cifar?: boolean }) };
   }
   const train = value.train ?? {};
-  if (!isRecord(train)) return fail("expected an object of training options for 'train'");
+  if (!isObject(train)) return fail("expected an object of training options for 'train'");
   try {
     resolveOptions(getMethod('retrain'), train);
   } catch (error) {
@@ -156,7 +156,7 @@ export function validateScenario(value: unknown, file: string): Scenario {
     const m = value.memorization;
     const inUnit = (v: unknown): boolean => typeof v === 'number' && v >= 0 && v <= 1;
     if (
-      !isRecord(m) ||
+      !isObject(m) ||
       !inUnit(m.minTrainAccuracy) ||
       !inUnit(m.minGap) ||
       Object.keys(m).length !== 2
@@ -199,8 +199,4 @@ export function memorizationCheck(
       ? `memorized: train ${pct(accuracy.train)} ≥ ${pct(target.minTrainAccuracy)}, gap to test ${pct(gap)} ≥ ${pct(target.minGap)}`
       : `the original did not reach the scenario's memorization target: train ${pct(accuracy.train)} (target ≥ ${pct(target.minTrainAccuracy)}), train − test ${pct(gap)} (target ≥ ${pct(target.minGap)}); train longer (--epochs) or on fewer images`,
   };
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -23,7 +23,8 @@ import {
 export { perClassOf } from '../models/predict.js';
 
 export type { SetPredictions };
-import { PrecisionPlugin, prepareModel, type Compute } from '../models/precision.js';
+import { PrecisionPlugin, prepareModel } from '../models/precision.js';
+import type { Compute } from '../records/compute.js';
 import type { Module } from '../nn/module.js';
 import {
   CosineAnnealingLR,

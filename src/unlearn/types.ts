@@ -7,7 +7,7 @@ import type { DatasetPair } from '../data/dataset.js';
 import type { SplitLoaders } from '../data/loader.js';
 import type { Split } from '../data/split.js';
 import type { Module } from '../nn/module.js';
-import type { Compute } from '../models/precision.js';
+import type { Compute } from '../records/compute.js';
 import type { SetPredictions, TensorBatch } from '../models/predict.js';
 import type { Tensor } from '../tensor/index.js';
 import type { Rng } from '../util/rng.js';
